@@ -1,0 +1,50 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: install run test test-postgres test-crash lint format openapi migrate demo-clinic bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## API + worker on SQLite with the sandbox provider; prints a demo clinic's API key.
+run: install
+	VENV=$(VENV) scripts/run-local.sh
+
+## The whole suite (SQLite unless TEST_DATABASE_URL says otherwise).
+test: install
+	$(BIN)/pytest -q
+
+test-postgres: install
+	TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q
+
+## Kills real worker processes mid-run on PostgreSQL + Redis (slow).
+test-crash: install
+	TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q -m crash
+
+lint: install
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/mypy app
+
+format: install
+	$(BIN)/ruff check --fix app tests migrations bench
+	$(BIN)/ruff format app tests migrations bench
+
+openapi: install
+	$(BIN)/python -m app.cli openapi > openapi/openapi.json
+
+migrate: install
+	$(BIN)/python -m app.cli migrate
+
+demo-clinic: install
+	$(BIN)/python -m app.cli demo-clinic
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,186 @@
+import re
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Self
+from zoneinfo import available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from app.core.phones import InvalidPhoneNumber, is_supported_country, parse_phone_number
+
+_SENDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,10}")
+
+
+class ProviderName(StrEnum):
+    SANDBOX = "sandbox"
+    LINKMOBILITY = "linkmobility"
+    SINCH = "sinch"
+    TWILIO = "twilio"
+
+
+class ReminderPolicy(StrEnum):
+    ALL_VALID_MOBILE = "all_valid_mobile"
+    OPTED_IN_ONLY = "opted_in_only"
+    NONE = "none"
+
+
+@lru_cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _check_time_zone(value: str) -> str:
+    if value not in _time_zones():
+        raise ValueError("not an IANA time zone name, e.g. Europe/Oslo")
+    return value
+
+
+def _check_country(value: str) -> str:
+    if not is_supported_country(value):
+        raise ValueError("not an ISO 3166 two-letter country code, e.g. NO")
+    return value
+
+
+def _check_sender_name(value: str) -> str:
+    if not _SENDER_NAME.fullmatch(value):
+        raise ValueError("2-11 letters (A-Z) and digits, not starting with a digit")
+    return value
+
+
+def _check_e164(value: str) -> str:
+    if not value.startswith("+"):
+        raise ValueError("must be in E.164 form, e.g. +4790012345")
+    try:
+        return parse_phone_number(value, "ZZ").e164
+    except InvalidPhoneNumber as exc:
+        raise ValueError(str(exc)) from exc
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
+CountryCode = Annotated[str, AfterValidator(_check_country)]
+SenderName = Annotated[str, AfterValidator(_check_sender_name)]
+E164Number = Annotated[str, AfterValidator(_check_e164)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PauseRules(StrictModel):
+    saturday: bool = True
+    sunday: bool = True
+    night_start: time | None = Field(default=time(21, 0), description="Local time; null = none")
+    night_end: time | None = Field(default=time(8, 0), description="Local time; null = none")
+
+    @model_validator(mode="after")
+    def _night_window_is_whole(self) -> Self:
+        if (self.night_start is None) != (self.night_end is None):
+            raise ValueError("night_start and night_end are set together or both null")
+        if self.night_start is not None and self.night_start == self.night_end:
+            raise ValueError("night_start and night_end must differ")
+        return self
+
+
+class LinkMobilityCredentials(StrictModel):
+    username: str | None = None
+    password: str | None = None
+    platform_id: str | None = None
+    platform_partner_id: str | None = None
+    gate_id: str | None = Field(default=None, description="Gate for delivery reports")
+
+
+class SinchCredentials(StrictModel):
+    service_plan_id: str | None = None
+    api_token: str | None = None
+
+
+class TwilioCredentials(StrictModel):
+    account_sid: str | None = None
+    auth_token: str | None = None
+
+
+class ProviderCredentials(StrictModel):
+    """Write-only. A field sent as null is cleared; a field left out is kept."""
+
+    linkmobility: LinkMobilityCredentials | None = None
+    sinch: SinchCredentials | None = None
+    twilio: TwilioCredentials | None = None
+
+
+class SettingsFields(StrictModel):
+    sms_enabled: bool = True
+    provider: ProviderName = ProviderName.SANDBOX
+    sender_name: SenderName | None = Field(
+        default=None, description="Sender shown on no-reply SMS: 2-11 letters and digits"
+    )
+    reply_number: E164Number | None = Field(default=None, description="Sender of reply-able SMS")
+    country: CountryCode = "NO"
+    business_phone: str | None = Field(default=None, description="[Businessphone]")
+    time_zone: TimeZoneName = "Europe/Oslo"
+    pause_rules: PauseRules = PauseRules()
+    reminder_policy: ReminderPolicy = ReminderPolicy.ALL_VALID_MOBILE
+    include_guardians: bool = False
+    price_per_segment: Decimal = Field(default=Decimal("0"), ge=0, max_digits=10, decimal_places=4)
+    currency: str = Field(default="NOK", pattern=r"^[A-Z]{3}$")
+    max_segments: int = Field(default=6, ge=1, le=20)
+    reply_window_hours: int = Field(default=72, ge=1, le=720)
+
+    @field_validator("business_phone")
+    @classmethod
+    def _business_phone_in_e164(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_phone_number(value, info.data.get("country", "NO")).e164
+        except InvalidPhoneNumber as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class SettingsWrite(SettingsFields):
+    """PUT: the whole settings document; fields left out take their defaults."""
+
+    provider_credentials: ProviderCredentials | None = None
+
+
+class SettingsPatch(StrictModel):
+    """PATCH: only the fields sent change."""
+
+    sms_enabled: bool | None = None
+    provider: ProviderName | None = None
+    sender_name: str | None = None
+    reply_number: str | None = None
+    business_phone: str | None = None
+    country: str | None = None
+    time_zone: str | None = None
+    pause_rules: PauseRules | None = None
+    reminder_policy: ReminderPolicy | None = None
+    include_guardians: bool | None = None
+    price_per_segment: Decimal | None = None
+    currency: str | None = None
+    max_segments: int | None = None
+    reply_window_hours: int | None = None
+    provider_credentials: ProviderCredentials | None = None
+
+
+class WebhookUrls(BaseModel):
+    delivery: str
+    inbound: str
+
+
+class SettingsPublic(SettingsFields):
+    model_config = ConfigDict(extra="ignore")
+
+    credentials_set: dict[ProviderName, list[str]] = Field(
+        description="Per provider, which credential fields hold a value (values are never shown)"
+    )
+    webhook_urls: WebhookUrls = Field(description="Where this clinic's provider posts to us")

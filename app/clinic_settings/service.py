@@ -1,0 +1,122 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clinic_settings.models import ClinicSettings
+from app.clinic_settings.schemas import (
+    PauseRules,
+    ProviderCredentials,
+    ProviderName,
+    SettingsFields,
+    SettingsPatch,
+    SettingsPublic,
+    SettingsWrite,
+    WebhookUrls,
+)
+from app.core.errors import NotFound, invalid_input_from
+
+_FLAT_FIELDS = tuple(name for name in SettingsFields.model_fields if name != "pause_rules")
+
+
+async def create_default_settings(session: AsyncSession, *, clinic_id: uuid.UUID) -> None:
+    session.add(ClinicSettings(clinic_id=clinic_id))
+    await session.flush()
+
+
+async def get_clinic_settings(session: AsyncSession, clinic_id: uuid.UUID) -> ClinicSettings:
+    row = await session.get(ClinicSettings, clinic_id)
+    if row is None:
+        raise NotFound("This clinic has no settings.")
+    return row
+
+
+def pause_rules_of(row: ClinicSettings) -> PauseRules:
+    return PauseRules(
+        saturday=row.pause_saturday,
+        sunday=row.pause_sunday,
+        night_start=row.night_start,
+        night_end=row.night_end,
+    )
+
+
+def webhook_urls(public_base_url: str, provider: str, webhook_secret: str) -> WebhookUrls:
+    base = f"{public_base_url.rstrip('/')}/v1/webhooks/{provider}/{webhook_secret}"
+    return WebhookUrls(delivery=f"{base}/delivery", inbound=f"{base}/inbound")
+
+
+def _current_fields(row: ClinicSettings) -> dict[str, Any]:
+    fields = {name: getattr(row, name) for name in _FLAT_FIELDS}
+    fields["pause_rules"] = pause_rules_of(row).model_dump()
+    return fields
+
+
+def to_public(row: ClinicSettings, *, webhook_secret: str, public_base_url: str) -> SettingsPublic:
+    credentials_set = {
+        provider: sorted(
+            name for name, value in row.provider_credentials.get(provider, {}).items() if value
+        )
+        for provider in ProviderName
+        if provider is not ProviderName.SANDBOX
+    }
+    return SettingsPublic(
+        **_current_fields(row),
+        credentials_set=credentials_set,
+        webhook_urls=webhook_urls(public_base_url, row.provider, webhook_secret),
+    )
+
+
+def _merged_credentials(
+    stored: dict[str, Any], changes: ProviderCredentials | None
+) -> dict[str, Any]:
+    merged = {provider: dict(fields) for provider, fields in stored.items()}
+    if changes is None:
+        return merged
+    for provider, fields in changes.model_dump(exclude_unset=True).items():
+        target = merged.setdefault(provider, {})
+        for name, value in (fields or {}).items():
+            if value is None:
+                target.pop(name, None)
+            else:
+                target[name] = value
+    return merged
+
+
+def _apply(row: ClinicSettings, settings: SettingsWrite, now: datetime) -> None:
+    for name in _FLAT_FIELDS:
+        setattr(row, name, getattr(settings, name))
+    row.pause_saturday = settings.pause_rules.saturday
+    row.pause_sunday = settings.pause_rules.sunday
+    row.night_start = settings.pause_rules.night_start
+    row.night_end = settings.pause_rules.night_end
+    row.provider_credentials = _merged_credentials(
+        row.provider_credentials, settings.provider_credentials
+    )
+    row.updated_at = now
+
+
+async def replace_settings(
+    session: AsyncSession, *, clinic_id: uuid.UUID, settings: SettingsWrite, now: datetime
+) -> ClinicSettings:
+    row = await get_clinic_settings(session, clinic_id)
+    _apply(row, settings, now)
+    return row
+
+
+async def patch_settings(
+    session: AsyncSession, *, clinic_id: uuid.UUID, patch: SettingsPatch, now: datetime
+) -> ClinicSettings:
+    row = await get_clinic_settings(session, clinic_id)
+    changes = patch.model_dump(exclude_unset=True)
+    merged = _current_fields(row)
+    if "pause_rules" in changes:
+        merged["pause_rules"] = {**merged["pause_rules"], **changes.pop("pause_rules")}
+    merged |= changes
+    try:
+        settings = SettingsWrite.model_validate(merged)
+    except ValidationError as exc:
+        raise invalid_input_from(exc) from exc
+    _apply(row, settings, now)
+    return row

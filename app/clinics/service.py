@@ -1,0 +1,74 @@
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.clinic_settings.service import create_default_settings
+from app.clinics.models import ApiKey, Clinic
+from app.core.errors import NotFound
+
+KEY_PREFIX = "csk_"
+
+
+def hash_api_key(key: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is as safe here as a slow one.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_clinic(session: AsyncSession, *, name: str) -> Clinic:
+    clinic = Clinic(name=name, webhook_secret=secrets.token_urlsafe(24))
+    session.add(clinic)
+    await session.flush()
+    await create_default_settings(session, clinic_id=clinic.id)
+    return clinic
+
+
+async def list_clinics(session: AsyncSession) -> Sequence[Clinic]:
+    result = await session.execute(select(Clinic).order_by(col(Clinic.created_at), col(Clinic.id)))
+    return result.scalars().all()
+
+
+async def get_clinic(session: AsyncSession, clinic_id: uuid.UUID) -> Clinic:
+    clinic = await session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound("No clinic with this id.")
+    return clinic
+
+
+async def create_api_key(
+    session: AsyncSession, *, clinic_id: uuid.UUID, name: str
+) -> tuple[ApiKey, str]:
+    await get_clinic(session, clinic_id)
+    key = generate_api_key()
+    api_key = ApiKey(clinic_id=clinic_id, name=name, prefix=key[:10], key_hash=hash_api_key(key))
+    session.add(api_key)
+    await session.flush()
+    return api_key, key
+
+
+async def revoke_api_key(
+    session: AsyncSession, *, clinic_id: uuid.UUID, key_id: uuid.UUID, now: datetime
+) -> ApiKey:
+    api_key = await session.get(ApiKey, key_id)
+    if api_key is None or api_key.clinic_id != clinic_id:
+        raise NotFound("No API key with this id for this clinic.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = now
+    return api_key
+
+
+async def clinic_for_key(session: AsyncSession, key: str) -> Clinic | None:
+    statement = (
+        select(Clinic)
+        .join(ApiKey, col(ApiKey.clinic_id) == col(Clinic.id))
+        .where(col(ApiKey.key_hash) == hash_api_key(key), col(ApiKey.revoked_at).is_(None))
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

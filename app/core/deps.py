@@ -1,0 +1,44 @@
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from arq.connections import ArqRedis
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.config import Settings
+from app.core.jobs import push_jobs, take_pending_jobs
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's single transaction; jobs it enqueued are pushed only after commit."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            take_pending_jobs(session)
+            raise
+    await push_jobs(request.app.state.redis, take_pending_jobs(session))
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_redis(request: Request) -> ArqRedis:
+    redis: ArqRedis = request.app.state.redis
+    return redis
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+RedisDep = Annotated[ArqRedis, Depends(get_redis)]

@@ -1,0 +1,68 @@
+"""Phone numbers: parsing to E.164 and deciding whether a number can take an SMS."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+_TEXTABLE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+class NumberProblem(StrEnum):
+    UNPARSABLE = "unparsable"
+    INVALID = "invalid"
+    NOT_MOBILE = "not_mobile"
+
+
+class InvalidPhoneNumber(ValueError):
+    def __init__(self, problem: NumberProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    e164: str
+    is_mobile: bool
+
+    @property
+    def not_textable_reason(self) -> NumberProblem | None:
+        return None if self.is_mobile else NumberProblem.NOT_MOBILE
+
+
+def is_supported_country(country: str) -> bool:
+    return country in phonenumbers.SUPPORTED_REGIONS
+
+
+def parse_phone_number(raw: str, country: str) -> PhoneNumber:
+    """Parse national (`912 34 567`), `+47…` or `0047…` input; raise when it is no number."""
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, country)
+    except NumberParseException as exc:
+        raise InvalidPhoneNumber(NumberProblem.UNPARSABLE, "not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(NumberProblem.INVALID, "not a valid phone number")
+    return PhoneNumber(
+        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        is_mobile=phonenumbers.number_type(number) in _TEXTABLE_TYPES,
+    )
+
+
+def format_for_display(e164: str, country: str) -> str:
+    """National format for the clinic's own country (`22 33 44 55`), international otherwise."""
+    number = phonenumbers.parse(e164)
+    own_country = phonenumbers.region_code_for_number(number) == country
+    return phonenumbers.format_number(
+        number, PhoneNumberFormat.NATIONAL if own_country else PhoneNumberFormat.INTERNATIONAL
+    )
+
+
+def mask(e164: str) -> str:
+    """For logs: keep the country code and the last two digits."""
+    if len(e164) <= 5:
+        return "*" * len(e164)
+    return e164[:3] + "*" * (len(e164) - 5) + e164[-2:]

@@ -1,0 +1,8 @@
+"""Imports every table model so `SQLModel.metadata` is complete (Alembic, tests)."""
+
+from app.clinic_settings.models import ClinicSettings
+from app.clinics.models import ApiKey, Clinic
+from app.core.models import metadata
+from app.worker.models import WorkerStatus
+
+__all__ = ["ApiKey", "Clinic", "ClinicSettings", "WorkerStatus", "metadata"]

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the API and one worker on this machine: SQLite, sandbox provider, a demo clinic.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${VENV:-.venv}/bin"
+export DATABASE_URL="${DATABASE_URL:-sqlite+aiosqlite:///./data/clinic_sms.db}"
+export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
+PORT="${PORT:-8000}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:${PORT}}"
+
+children=()
+cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+redis_answers() { "$BIN/python" -c "import redis,sys; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1).ping()" "$REDIS_URL" 2>/dev/null; }
+
+if ! redis_answers; then
+  if command -v redis-server >/dev/null; then
+    redis_port=$("$BIN/python" -c "import sys; from urllib.parse import urlsplit; print(urlsplit(sys.argv[1]).port or 6379)" "$REDIS_URL")
+    echo "No Redis answers at $REDIS_URL: starting redis-server on port $redis_port for this session."
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --loglevel warning &
+    children+=($!)
+    for _ in $(seq 50); do redis_answers && break; sleep 0.1; done
+  else
+    echo "No Redis answers at $REDIS_URL and redis-server is not installed." >&2
+    echo "Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)" >&2
+    echo "or point REDIS_URL at a running Redis." >&2
+    exit 1
+  fi
+fi
+
+"$BIN/python" -m app.cli migrate
+"$BIN/python" -m app.cli demo-clinic
+
+"$BIN/arq" app.worker.WorkerSettings &
+children+=($!)
+echo "API on http://localhost:${PORT} (docs at /docs); Ctrl-C stops API and worker."
+"$BIN/uvicorn" app.main:app --host 0.0.0.0 --port "$PORT" &
+children+=($!)
+wait -n "${children[@]}"

@@ -1,0 +1,40 @@
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import __version__
+from app.core.clock import FixedClock
+from app.core.config import Settings
+from app.worker.models import WorkerStatus
+from app.worker.settings import WorkerSettings, heartbeat, shutdown, startup
+
+
+async def _statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[WorkerStatus]:
+    async with sessionmaker() as session:
+        return list((await session.execute(select(WorkerStatus))).scalars())
+
+
+async def test_heartbeat_records_the_worker_status(
+    settings: Settings, clock: FixedClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    ctx: dict[str, object] = {"settings": settings, "clock": clock}
+    await startup(ctx)
+    try:
+        [status] = await _statuses(sessionmaker)
+        assert status.version == __version__
+        assert status.started_at == clock.now()
+        assert status.last_beat_at == clock.now()
+        assert status.sweep_interval_seconds == settings.sweep_interval_seconds
+
+        clock.advance(seconds=15)
+        await heartbeat(ctx)
+        [status] = await _statuses(sessionmaker)
+        assert status.last_beat_at == clock.now()
+        assert status.started_at < status.last_beat_at
+    finally:
+        await shutdown(ctx)
+
+
+def test_worker_settings_are_importable_for_arq() -> None:
+    names = [job.name for job in WorkerSettings.cron_jobs]
+    assert "worker.heartbeat" in names
+    assert WorkerSettings.health_check_interval <= 60

@@ -1,0 +1,17 @@
+from fastapi import APIRouter
+
+from app.clinics.auth import CurrentClinic
+from app.core.deps import SessionDep
+from app.sms import service
+from app.sms.schemas import AnalyzeRequest, TextAnalysisPublic
+
+router = APIRouter(prefix="/v1/sms", tags=["sms"])
+
+
+@router.post("/analyze")
+async def analyze_text(
+    body: AnalyzeRequest, clinic: CurrentClinic, session: SessionDep
+) -> TextAnalysisPublic:
+    """Encoding, length, segments and cost of a text. Over the clinic's `max_segments` is
+    still 200 here, with `exceeds_max_segments: true`; sending such a text is a 422."""
+    return await service.analyze_text(session, clinic_id=clinic.id, text=body.text)

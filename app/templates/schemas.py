@@ -1,0 +1,97 @@
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.sms.schemas import MAX_TEXT_CHARACTERS, TextAnalysisPublic
+from app.templates.defaults import TemplateType
+from app.templates.merge import KNOWN_FIELDS
+
+_KNOWN = ", ".join(f"[{name}]" for name in KNOWN_FIELDS)
+MAX_VALUE_CHARACTERS = 500
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+TemplateText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_TEXT_CHARACTERS,
+        description=f"1-{MAX_TEXT_CHARACTERS} characters, not blank. Merge fields in square "
+        f"brackets are replaced when a message is made: {_KNOWN}. Square brackets are only "
+        "used for merge fields.",
+    ),
+    AfterValidator(_not_blank),
+]
+MergeValue = Annotated[str | None, Field(min_length=1, max_length=MAX_VALUE_CHARACTERS)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TemplateWrite(StrictModel):
+    text: TemplateText
+    allow_reply: bool = Field(
+        description="Reply-able: sent from the clinic's reply number rather than its sender name"
+    )
+
+
+class MergeValues(StrictModel):
+    """Values for a preview; a field left out takes its sample value."""
+
+    Fornavn: MergeValue = None
+    Etternavn: MergeValue = None
+    Tidspunkt: MergeValue = None
+    Behandler: MergeValue = None
+    Businessphone: MergeValue = None
+    URL: MergeValue = None
+    URL1: MergeValue = None
+    URL2: MergeValue = None
+
+
+class PreviewRequest(StrictModel):
+    text: TemplateText | None = Field(
+        default=None, description="Preview this (unsaved) text instead of the saved one"
+    )
+    values: MergeValues | None = Field(
+        default=None, description="Merge values overriding the sample values"
+    )
+
+
+class TemplateWarning(BaseModel):
+    code: Literal["may_exceed_max_segments"]
+    detail: str
+    segments: int = Field(description="Segments when rendered with long but realistic values")
+    max_segments: int
+
+
+class TemplatePublic(BaseModel):
+    type: TemplateType
+    text: str
+    allow_reply: bool
+    is_default: bool = Field(description="The text is our default text for this type")
+    merge_fields: list[str] = Field(description="Merge fields the text uses, in known order")
+    updated_at: datetime
+    analysis: TextAnalysisPublic = Field(description="The text rendered with sample values")
+    warnings: list[TemplateWarning] = Field(
+        description="E.g. the text may exceed the clinic's max_segments with long values"
+    )
+
+
+class TemplateList(BaseModel):
+    data: list[TemplatePublic]
+
+
+class TemplatePreview(BaseModel):
+    type: TemplateType
+    template_text: str = Field(description="The template text that was rendered")
+    text: str = Field(description="The rendered message")
+    values: dict[str, str] = Field(description="The value used for each merge field in the text")
+    analysis: TextAnalysisPublic
+    warnings: list[TemplateWarning]

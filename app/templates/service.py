@@ -1,0 +1,243 @@
+"""Per-clinic template texts. Reads never write: a type with no stored row (a clinic made
+before a new type existed) shows our default until the clinic saves or resets it."""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.clinic_settings.models import ClinicSettings
+from app.clinic_settings.service import get_clinic_settings
+from app.core.errors import FieldError, InvalidInput
+from app.core.models import utc_now
+from app.sms.service import public_analysis
+from app.sms.text import analyze
+from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
+from app.templates.merge import (
+    KNOWN_FIELDS,
+    LONG_SAMPLE_VALUES,
+    SAMPLE_VALUES,
+    ParsedTemplate,
+    TemplateSyntaxError,
+    parse,
+)
+from app.templates.models import MessageTemplate
+from app.templates.schemas import (
+    MergeValues,
+    TemplateList,
+    TemplatePreview,
+    TemplatePublic,
+    TemplateWarning,
+)
+
+
+def _default_row(
+    clinic_id: uuid.UUID, template_type: TemplateType, now: datetime
+) -> MessageTemplate:
+    default = DEFAULT_TEMPLATES[template_type]
+    return MessageTemplate(
+        clinic_id=clinic_id,
+        type=template_type.value,
+        text=default.text,
+        allow_reply=default.allow_reply,
+        updated_at=now,
+    )
+
+
+async def create_default_templates(
+    session: AsyncSession, *, clinic_id: uuid.UUID, now: datetime | None = None
+) -> None:
+    now = now or utc_now()
+    session.add_all([_default_row(clinic_id, template_type, now) for template_type in TemplateType])
+    await session.flush()
+
+
+async def _stored(
+    session: AsyncSession, clinic_id: uuid.UUID, template_type: TemplateType
+) -> MessageTemplate | None:
+    return await session.get(MessageTemplate, (clinic_id, template_type.value))
+
+
+async def get_template(
+    session: AsyncSession, *, clinic_id: uuid.UUID, template_type: TemplateType, now: datetime
+) -> MessageTemplate:
+    """The clinic's template of this type (our default, unsaved, if it has none)."""
+    row = await _stored(session, clinic_id, template_type)
+    return row if row is not None else _default_row(clinic_id, template_type, now)
+
+
+async def list_templates(
+    session: AsyncSession, *, clinic_id: uuid.UUID, now: datetime
+) -> list[MessageTemplate]:
+    """All twelve, in the order of `TemplateType`."""
+    statement = select(MessageTemplate).where(col(MessageTemplate.clinic_id) == clinic_id)
+    stored = {row.type: row for row in (await session.execute(statement)).scalars()}
+    return [
+        stored.get(template_type.value) or _default_row(clinic_id, template_type, now)
+        for template_type in TemplateType
+    ]
+
+
+def syntax_error(exc: TemplateSyntaxError, *, field: str = "text") -> InvalidInput:
+    """A template problem as a 422 naming the field, with the position and known fields."""
+    extra: dict[str, object] = {
+        "position": exc.position,
+        "merge_field": exc.field,
+        "known_fields": list(KNOWN_FIELDS),
+    }
+    if exc.suggestion is not None:
+        extra["suggestion"] = exc.suggestion
+    return InvalidInput(
+        exc.message,
+        errors=[FieldError(field=field, reason=exc.message, code=exc.code)],
+        extra=extra,
+    )
+
+
+def _parse(text: str) -> ParsedTemplate:
+    try:
+        return parse(text)
+    except TemplateSyntaxError as exc:
+        raise syntax_error(exc) from exc
+
+
+async def _save(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    template_type: TemplateType,
+    text: str,
+    allow_reply: bool,
+    now: datetime,
+) -> MessageTemplate:
+    row = await _stored(session, clinic_id, template_type)
+    if row is None:
+        row = _default_row(clinic_id, template_type, now)
+        session.add(row)
+    row.text = text
+    row.allow_reply = allow_reply
+    row.updated_at = now
+    return row
+
+
+async def update_template(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    template_type: TemplateType,
+    text: str,
+    allow_reply: bool,
+    now: datetime,
+) -> MessageTemplate:
+    _parse(text)
+    return await _save(
+        session,
+        clinic_id=clinic_id,
+        template_type=template_type,
+        text=text,
+        allow_reply=allow_reply,
+        now=now,
+    )
+
+
+async def reset_template(
+    session: AsyncSession, *, clinic_id: uuid.UUID, template_type: TemplateType, now: datetime
+) -> MessageTemplate:
+    default = DEFAULT_TEMPLATES[template_type]
+    return await _save(
+        session,
+        clinic_id=clinic_id,
+        template_type=template_type,
+        text=default.text,
+        allow_reply=default.allow_reply,
+        now=now,
+    )
+
+
+def _warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
+    segments = analyze(parsed.render(LONG_SAMPLE_VALUES)).segments
+    if segments <= settings.max_segments:
+        return []
+    return [
+        TemplateWarning(
+            code="may_exceed_max_segments",
+            detail=(
+                f"With long but realistic values (names, practitioner, time, URLs) this text "
+                f"makes {segments} SMS segments, over the clinic's max_segments of "
+                f"{settings.max_segments}; such messages would be refused when sent."
+            ),
+            segments=segments,
+            max_segments=settings.max_segments,
+        )
+    ]
+
+
+def _merge_fields(parsed: ParsedTemplate) -> list[str]:
+    return [name for name in KNOWN_FIELDS if name in parsed.fields]
+
+
+def to_public(row: MessageTemplate, settings: ClinicSettings) -> TemplatePublic:
+    template_type = TemplateType(row.type)
+    parsed = parse(row.text)
+    return TemplatePublic(
+        type=template_type,
+        text=row.text,
+        allow_reply=row.allow_reply,
+        is_default=row.text == DEFAULT_TEMPLATES[template_type].text,
+        merge_fields=_merge_fields(parsed),
+        updated_at=row.updated_at,
+        analysis=public_analysis(analyze(parsed.render(SAMPLE_VALUES)), settings),
+        warnings=_warnings(parsed, settings),
+    )
+
+
+async def public_template(
+    session: AsyncSession, *, clinic_id: uuid.UUID, row: MessageTemplate
+) -> TemplatePublic:
+    return to_public(row, await get_clinic_settings(session, clinic_id))
+
+
+async def public_list(
+    session: AsyncSession, *, clinic_id: uuid.UUID, now: datetime
+) -> TemplateList:
+    rows = await list_templates(session, clinic_id=clinic_id, now=now)
+    settings = await get_clinic_settings(session, clinic_id)
+    return TemplateList(data=[to_public(row, settings) for row in rows])
+
+
+def _render(parsed: ParsedTemplate, values: Mapping[str, str]) -> str:
+    try:
+        return parsed.render(values)
+    except TemplateSyntaxError as exc:
+        raise syntax_error(exc, field=f"values.{exc.field}") from exc
+
+
+async def preview_template(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    template_type: TemplateType,
+    text: str | None,
+    values: MergeValues | None,
+    now: datetime,
+) -> TemplatePreview:
+    """Render the saved text (or `text`, unsaved) with sample values overridden by `values`."""
+    if text is None:
+        text = (
+            await get_template(session, clinic_id=clinic_id, template_type=template_type, now=now)
+        ).text
+    parsed = _parse(text)
+    given = values.model_dump(exclude_none=True) if values is not None else {}
+    merged = {**SAMPLE_VALUES, **given}
+    rendered = _render(parsed, merged)
+    settings = await get_clinic_settings(session, clinic_id)
+    return TemplatePreview(
+        type=template_type,
+        template_text=text,
+        text=rendered,
+        values={name: merged[name] for name in _merge_fields(parsed)},
+        analysis=public_analysis(analyze(rendered), settings),
+        warnings=_warnings(parsed, settings),
+    )

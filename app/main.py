@@ -14,6 +14,10 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.health.router import router as health_router
+from app.messages.router import router as messages_router
+from app.patients.router import router as patients_router
+from app.sms.router import router as sms_router
+from app.templates.router import router as templates_router
 
 REDIS_TIMEOUT_SECONDS = 2.0
 
@@ -53,7 +57,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (health_router, clinics_router, settings_router):
+    for router in (
+        health_router,
+        clinics_router,
+        settings_router,
+        templates_router,
+        sms_router,
+        patients_router,
+        messages_router,
+    ):
         app.include_router(router)
     return app
 

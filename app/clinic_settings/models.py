@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Numeric, Time
 from sqlmodel import Field, SQLModel
 
-from app.core.models import UTCDateTime, utc_now
+from app.core.models import UTCDateTime, table_of, utc_now
 
 
 class ClinicSettings(SQLModel, table=True):
@@ -32,3 +32,6 @@ class ClinicSettings(SQLModel, table=True):
     max_segments: int = 6
     reply_window_hours: int = 72
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+clinic_settings_table = table_of(ClinicSettings)

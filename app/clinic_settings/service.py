@@ -17,6 +17,7 @@ from app.clinic_settings.schemas import (
     WebhookUrls,
 )
 from app.core.errors import NotFound, invalid_input_from
+from app.messages import window
 
 _FLAT_FIELDS = tuple(name for name in SettingsFields.model_fields if name != "pause_rules")
 
@@ -35,6 +36,15 @@ async def get_clinic_settings(session: AsyncSession, clinic_id: uuid.UUID) -> Cl
 
 def pause_rules_of(row: ClinicSettings) -> PauseRules:
     return PauseRules(
+        saturday=row.pause_saturday,
+        sunday=row.pause_sunday,
+        night_start=row.night_start,
+        night_end=row.night_end,
+    )
+
+
+def send_window_rules(row: ClinicSettings) -> window.PauseRules:
+    return window.PauseRules(
         saturday=row.pause_saturday,
         sunday=row.pause_sunday,
         night_start=row.night_start,

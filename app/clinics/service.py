@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from app.clinic_settings.service import create_default_settings
 from app.clinics.models import ApiKey, Clinic
 from app.core.errors import NotFound
+from app.templates.service import create_default_templates
 
 KEY_PREFIX = "csk_"
 
@@ -28,6 +29,7 @@ async def create_clinic(session: AsyncSession, *, name: str) -> Clinic:
     session.add(clinic)
     await session.flush()
     await create_default_settings(session, clinic_id=clinic.id)
+    await create_default_templates(session, clinic_id=clinic.id, now=clinic.created_at)
     return clinic
 
 

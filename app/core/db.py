@@ -1,10 +1,11 @@
 """Engines, sessions and the one-transaction-per-request unit of work."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, Table, bindparam, event, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,11 +34,18 @@ def _set_sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPo
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: SQL errors reach the logs, and their parameters hold numbers and texts.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if settings.is_sqlite:
         _prepare_sqlite_file(settings.database_url)
     else:
-        options |= {"pool_size": settings.database_pool_size, "max_overflow": 10}
+        options |= {
+            "pool_size": settings.database_pool_size,
+            "max_overflow": 10,
+            # asyncpg prepares every statement; after five runs PostgreSQL may switch to a
+            # generic plan, which turns `IN (…500 values…)` lookups into slow filters.
+            "connect_args": {"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+        }
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
@@ -59,3 +67,58 @@ async def session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+async def bulk_update(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    values: Mapping[str, Any] | None = None,
+) -> None:
+    """Update many rows by `id`, each with its own values, in one statement.
+
+    PostgreSQL joins the rows in as `unnest(...)` arrays: one statement, one plan. SQLite,
+    in-process, takes an executemany of the same UPDATE.
+    """
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "id"]
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = [
+            bindparam(f"u_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
+            for name in ["id", *names]
+        ]
+        joined = func.unnest(*arrays).table_valued("id", *names).render_derived(name="u")
+        statement = (
+            update(table)
+            .where(table.c.id == joined.c.id, *where)
+            .values(**(values or {}), **{name: joined.c[name] for name in names})
+        )
+        await session.execute(statement)
+        return
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("u_id"), *where)
+        .values(**(values or {}), **{name: bindparam(f"u_{name}") for name in names})
+    )
+    await session.execute(statement, [{f"u_{k}": v for k, v in row.items()} for row in rows])
+
+
+async def bulk_insert(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert many rows in one statement: `unnest(...)` arrays on PostgreSQL, else executemany."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    arrays = [
+        bindparam(f"u_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
+        for name in names
+    ]
+    source = select(func.unnest(*arrays).table_valued(*names).render_derived(name="u"))
+    await session.execute(insert(table).from_select(names, source))

@@ -4,21 +4,42 @@ import socket
 import uuid
 from typing import Any, ClassVar
 
-from arq import cron
+import httpx
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.cron import CronJob
+from arq.worker import Function
 
 from app import __version__
 from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, session_scope
 from app.core.logging import configure_logging
+from app.deliveries import tasks as delivery_tasks
+from app.deliveries.service import DeliveryReport
+from app.messages import tasks as message_tasks
+from app.providers.registry import ProviderFactory
+from app.providers.sandbox import DELIVERY_DELAY
 from app.worker.heartbeat import record_heartbeat
 from app.worker.models import WorkerStatus
 
 logger = logging.getLogger(__name__)
 
 WorkerContext = dict[str, Any]
+HTTP_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+
+
+def _status(settings: Settings, clock: Clock) -> WorkerStatus:
+    return WorkerStatus(
+        worker_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+        version=__version__,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        mode="sqlite" if settings.is_sqlite else "postgresql",
+        sweep_interval_seconds=settings.sweep_interval_seconds,
+        started_at=clock.now(),
+        last_beat_at=clock.now(),
+    )
 
 
 async def startup(ctx: WorkerContext) -> None:
@@ -26,27 +47,28 @@ async def startup(ctx: WorkerContext) -> None:
     configure_logging(settings.log_level)
     clock: Clock = ctx.get("clock") or SystemClock()
     engine = create_engine(settings)
+    http = httpx.AsyncClient(limits=HTTP_LIMITS)
+
+    async def report_sink(reports: list[DeliveryReport]) -> None:
+        await delivery_tasks.enqueue_reports(
+            ctx["redis"], reports, delay_seconds=DELIVERY_DELAY.total_seconds()
+        )
+
     ctx |= {
         "settings": settings,
         "clock": clock,
         "engine": engine,
         "sessionmaker": create_sessionmaker(engine),
-        "status": WorkerStatus(
-            worker_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
-            version=__version__,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            mode="sqlite" if settings.is_sqlite else "postgresql",
-            sweep_interval_seconds=settings.sweep_interval_seconds,
-            started_at=clock.now(),
-            last_beat_at=clock.now(),
-        ),
+        "http": http,
+        "providers": ProviderFactory(settings, http, report_sink, clock.now),
+        "status": _status(settings, clock),
     }
     await heartbeat(ctx)
     logger.info("worker started", extra={"worker_id": ctx["status"].worker_id})
 
 
 async def shutdown(ctx: WorkerContext) -> None:
+    await ctx["http"].aclose()
     await ctx["engine"].dispose()
 
 
@@ -60,13 +82,28 @@ def _every(seconds: int) -> set[int]:
 
 
 class WorkerSettings:
+    """`arq app.worker.WorkerSettings`. Job names are explicit and stable: deferred jobs
+    outlive deploys, and a renamed function would orphan them."""
+
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
     on_startup = startup
     on_shutdown = shutdown
-    functions: ClassVar[list[Any]] = []
+    functions: ClassVar[list[Function]] = [
+        func(message_tasks.dispatch, name=message_tasks.DISPATCH_JOB, timeout=300, max_tries=3),
+        func(delivery_tasks.apply_reports, name=delivery_tasks.APPLY_REPORTS_JOB, timeout=60),
+    ]
     cron_jobs: ClassVar[list[CronJob]] = [
         cron(heartbeat, name="worker.heartbeat", second=_every(15), run_at_startup=False),
+        cron(
+            message_tasks.sweep,
+            name=message_tasks.SWEEP_JOB,
+            second=_every(get_settings().sweep_interval_seconds),
+            unique=True,
+            run_at_startup=True,
+            timeout=120,
+        ),
     ]
     health_check_interval = 30
     keep_result = 0
     max_jobs = 20
+    allow_abort_jobs = False

@@ -1,0 +1,24 @@
+"""Opaque keyset cursors: stable under inserts, unlike offsets."""
+
+import base64
+import json
+from typing import Any
+
+from app.core.errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as exc:
+        raise InvalidInput.for_field("cursor", "not a cursor from this API", "bad_cursor") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise InvalidInput.for_field("cursor", "not a cursor from this API", "bad_cursor")
+    return values

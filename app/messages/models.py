@@ -1,0 +1,116 @@
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from sqlalchemy import Index, Numeric, text
+from sqlmodel import Field, SQLModel
+
+from app.core.models import UTCDateTime, new_id, table_of, utc_now
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+STATUS_CODES: dict[MessageStatus, Literal["V", "S", "SB", "F", "A"]] = {
+    MessageStatus.PENDING: "V",
+    MessageStatus.SENDING: "V",
+    MessageStatus.SENT: "S",
+    MessageStatus.ANSWERED: "SB",
+    MessageStatus.FAILED: "F",
+    MessageStatus.CANCELLED: "A",
+}
+
+
+class DeliveryState(StrEnum):
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    UNKNOWN = "unknown"
+
+
+class FailureReason(StrEnum):
+    EXPIRED = "expired"
+    PROVIDER_REJECTED = "provider_rejected"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    INVALID_NUMBER = "invalid_number"
+
+
+class RecipientRole(StrEnum):
+    PATIENT = "patient"
+    GUARDIAN = "guardian"
+    NUMBER = "number"
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (
+        # Only pending rows: claimed and finished rows leave the index, which keeps it small.
+        Index(
+            "ix_message_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_message_sending",
+            "claimed_at",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
+        Index("ix_message_clinic_created", "clinic_id", "created_at", "id"),
+        Index("ix_message_clinic_appointment", "clinic_id", "appointment_id"),
+        Index("ix_message_clinic_patient", "clinic_id", "patient_id"),
+        Index("ix_message_clinic_number", "clinic_id", "to_number"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", ondelete="CASCADE")
+    patient_id: uuid.UUID | None = Field(
+        default=None, foreign_key="patient.id", ondelete="SET NULL"
+    )
+    patient_no: str | None = Field(default=None, max_length=50)
+    patient_name: str | None = Field(default=None, max_length=200)
+    recipient_role: str = Field(max_length=10)
+    recipient_name: str | None = Field(default=None, max_length=200)
+    to_number: str | None = Field(default=None, max_length=16)
+    type: str = Field(max_length=30)
+    appointment_id: str | None = Field(default=None, max_length=100)
+    practitioner: str | None = Field(default=None, max_length=100)
+    allow_reply: bool = False
+    text: str | None = None
+    encoding: str = Field(max_length=5)
+    segments: int
+    cost: Decimal = Field(sa_type=Numeric(12, 4))
+    currency: str = Field(max_length=3)
+    status: str = Field(default=MessageStatus.PENDING, max_length=10)
+    failure_reason: str | None = Field(default=None, max_length=30)
+    failure_detail: str | None = Field(default=None, max_length=300)
+    delivery: str | None = Field(default=None, max_length=12)
+    send_kind: str = Field(max_length=10)
+    send_after: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider: str | None = Field(default=None, max_length=20)
+    # Not indexed: every provider echoes our id (LINK refId, Sinch client_reference, and the
+    # Twilio callback URL), so reports never look messages up by the provider's id.
+    provider_message_id: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+message_table = table_of(Message)

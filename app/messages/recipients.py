@@ -1,0 +1,102 @@
+"""Who gets a message: the patient, their guardians, or a bare number, and who is skipped."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.clinic_settings.schemas import ReminderPolicy
+from app.messages.models import RecipientRole
+from app.messages.schemas import SkipReason
+from app.patients.models import Patient
+from app.templates.defaults import TemplateType
+
+# Marketing needs the patient's consent and respects STOPP; service messages do not.
+CONSENT_REQUIRED_TYPES = frozenset({TemplateType.MARKETING, TemplateType.OFFER})
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    role: RecipientRole
+    name: str | None
+    number: str | None
+    number_problem: str | None
+    wants_sms: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    recipient: Recipient
+    reason: SkipReason
+
+
+def _patient_recipient(patient: Patient) -> Recipient:
+    return Recipient(
+        role=RecipientRole.PATIENT,
+        name=f"{patient.first_name} {patient.last_name}",
+        number=patient.mobile,
+        number_problem=patient.mobile_problem,
+        wants_sms=patient.wants_sms,
+    )
+
+
+def _guardian_recipient(guardian: dict[str, Any]) -> Recipient:
+    return Recipient(
+        role=RecipientRole.GUARDIAN,
+        name=guardian.get("name"),
+        number=guardian.get("mobile"),
+        number_problem=guardian.get("mobile_problem"),
+        wants_sms=bool(guardian.get("wants_sms")),
+    )
+
+
+def skip_reason(
+    recipient: Recipient,
+    *,
+    patient: Patient,
+    message_type: str,
+    policy: ReminderPolicy,
+    automatic: bool,
+) -> SkipReason | None:
+    if recipient.number is None:
+        return "no_mobile"
+    if recipient.number_problem is not None:
+        return "invalid_number"
+    if message_type in CONSENT_REQUIRED_TYPES:
+        if patient.opted_out_at is not None:
+            return "opted_out"
+        return None if recipient.wants_sms else "no_consent"
+    if automatic and policy is ReminderPolicy.NONE:
+        return "policy_none"
+    if policy is ReminderPolicy.OPTED_IN_ONLY and not recipient.wants_sms:
+        return "no_consent"
+    return None
+
+
+def patient_recipients(
+    patient: Patient,
+    *,
+    message_type: str,
+    policy: ReminderPolicy,
+    include_guardians: bool,
+    automatic: bool = False,
+) -> tuple[list[Recipient], list[Skipped]]:
+    """The patient and (when asked) guardians with consent, split into textable and skipped."""
+    candidates = [_patient_recipient(patient)]
+    if include_guardians:
+        candidates += [_guardian_recipient(guardian) for guardian in patient.guardians]
+    chosen: list[Recipient] = []
+    skipped: list[Skipped] = []
+    for recipient in candidates:
+        reason = skip_reason(
+            recipient,
+            patient=patient,
+            message_type=message_type,
+            policy=policy,
+            automatic=automatic,
+        )
+        if reason is None and recipient.role is RecipientRole.GUARDIAN and not recipient.wants_sms:
+            reason = "no_consent"
+        if reason is None:
+            chosen.append(recipient)
+        else:
+            skipped.append(Skipped(recipient, reason))
+    return chosen, skipped

@@ -1,0 +1,143 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from app.clinics.auth import CurrentClinic
+from app.core.deps import ClockDep, SessionDep
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.idempotency.service import request_fingerprint, run_once
+from app.messages import service
+from app.messages.models import MessageStatus
+from app.messages.schemas import (
+    BulkMessageCreate,
+    BulkResult,
+    MessageCreate,
+    MessageList,
+    MessagePublic,
+    MessagesCreated,
+    SkippedRecipient,
+)
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a POST safely: the same key and body replay the first answer",
+    ),
+]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MessagesCreated)
+async def create_message(
+    body: MessageCreate,
+    request: Request,
+    clinic: CurrentClinic,
+    session: SessionDep,
+    clock: ClockDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def handle() -> MessagesCreated:
+        messages, skipped = await service.create_message(
+            session, clinic_id=clinic.id, request=body, now=clock.now()
+        )
+        return MessagesCreated(
+            data=[MessagePublic.of(message) for message in messages],
+            skipped=[
+                SkippedRecipient(
+                    recipient_role=skip.recipient.role,
+                    recipient_name=skip.recipient.name,
+                    reason=skip.reason,
+                )
+                for skip in skipped
+            ],
+        )
+
+    return await run_once(
+        session,
+        clinic_id=clinic.id,
+        key=idempotency_key,
+        fingerprint=request_fingerprint(request.url.path, body),
+        status_code=status.HTTP_201_CREATED,
+        handler=handle,
+    )
+
+
+@router.post("/bulk", response_model=BulkResult)
+async def create_bulk(
+    body: BulkMessageCreate,
+    request: Request,
+    clinic: CurrentClinic,
+    session: SessionDep,
+    clock: ClockDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def handle() -> BulkResult:
+        return await service.create_bulk(
+            session, clinic_id=clinic.id, request=body, now=clock.now()
+        )
+
+    return await run_once(
+        session,
+        clinic_id=clinic.id,
+        key=idempotency_key,
+        fingerprint=request_fingerprint(request.url.path, body),
+        status_code=status.HTTP_200_OK,
+        handler=handle,
+    )
+
+
+@router.get("")
+async def list_messages(
+    clinic: CurrentClinic,
+    session: SessionDep,
+    status: Annotated[list[MessageStatus] | None, Query()] = None,
+    type: str | None = None,
+    patient_no: str | None = None,
+    to: Annotated[str | None, Query(description="A phone number, national or E.164")] = None,
+    practitioner: str | None = None,
+    appointment_id: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    q: Annotated[str | None, Query(description="Free text in the text or names")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> MessageList:
+    filters = service.MessageFilters(
+        status=status,
+        type=type,
+        patient_no=patient_no,
+        to=to,
+        practitioner=practitioner,
+        appointment_id=appointment_id,
+        created_from=created_from,
+        created_to=created_to,
+        q=q,
+    )
+    messages, next_cursor = await service.list_messages(
+        session, clinic_id=clinic.id, filters=filters, limit=limit, cursor=cursor
+    )
+    return MessageList(data=[MessagePublic.of(m) for m in messages], next_cursor=next_cursor)
+
+
+@router.get("/{message_id}")
+async def get_message(
+    message_id: uuid.UUID, clinic: CurrentClinic, session: SessionDep
+) -> MessagePublic:
+    message = await service.get_message(session, clinic_id=clinic.id, message_id=message_id)
+    return MessagePublic.of(message)
+
+
+@router.post("/{message_id}/cancel", responses={409: {"description": "Not pending"}})
+async def cancel_message(
+    message_id: uuid.UUID, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
+) -> MessagePublic:
+    message = await service.cancel_message(
+        session, clinic_id=clinic.id, message_id=message_id, now=clock.now()
+    )
+    return MessagePublic.of(message)

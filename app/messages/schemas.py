@@ -1,0 +1,166 @@
+import uuid
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from app.messages.models import STATUS_CODES, Message, MessageStatus
+from app.sms.schemas import Cost
+from app.sms.service import money
+from app.templates.defaults import TemplateType
+
+MAX_BULK_RECIPIENTS = 10_000
+
+SkipReason = Literal[
+    "no_mobile",
+    "invalid_number",
+    "no_consent",
+    "opted_out",
+    "within_min_lead",
+    "sms_disabled",
+    "policy_none",
+    "duplicate",
+    "unknown_patient",
+    "too_long",
+]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageContent(StrictModel):
+    template_type: TemplateType | None = Field(
+        default=None, description="Render this clinic's template; or give `text`"
+    )
+    text: str | None = Field(default=None, min_length=1, max_length=2000)
+    merge_values: dict[str, str] = Field(
+        default_factory=dict, description="Values for [URL], [Tidspunkt] … overriding defaults"
+    )
+    send_after: AwareDatetime | None = Field(default=None, description="Earliest; default now")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="Latest; default 24 h after send_after, or the appointment"
+    )
+    allow_reply: bool | None = Field(default=None, description="Default: the template's")
+    appointment_id: str | None = Field(default=None, max_length=100)
+    practitioner: str | None = Field(default=None, max_length=100)
+    include_guardians: bool | None = Field(
+        default=None, description="Also text the patient's guardians; default: clinic setting"
+    )
+
+    @model_validator(mode="after")
+    def _template_or_text(self) -> Self:
+        if (self.template_type is None) == (self.text is None):
+            raise ValueError("give exactly one of template_type and text")
+        return self
+
+
+class MessageCreate(MessageContent):
+    patient_no: str | None = Field(default=None, max_length=50)
+    to: str | None = Field(default=None, description="A bare number instead of a patient")
+
+    @model_validator(mode="after")
+    def _one_recipient(self) -> Self:
+        if (self.patient_no is None) == (self.to is None):
+            raise ValueError("give exactly one of patient_no and to")
+        return self
+
+
+class BulkMessageCreate(MessageContent):
+    patient_nos: list[str] = Field(min_length=1, max_length=MAX_BULK_RECIPIENTS)
+
+
+class MessagePublic(BaseModel):
+    id: uuid.UUID
+    status: MessageStatus
+    status_code: Literal["V", "S", "SB", "F", "A"]
+    type: str
+    patient_no: str | None
+    patient_name: str | None
+    recipient_role: str
+    recipient_name: str | None
+    to: str | None
+    practitioner: str | None
+    appointment_id: str | None
+    allow_reply: bool
+    failure_reason: str | None
+    failure_detail: str | None
+    delivery: str | None
+    created_at: datetime
+    send_after: datetime
+    scheduled_for: datetime | None = Field(
+        description="When the worker will send it, pauses applied"
+    )
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    answered_at: datetime | None
+    cancelled_at: datetime | None
+    expires_at: datetime
+    text: str | None
+    encoding: str
+    segments: int
+    cost: Cost
+    erased: bool
+
+    @classmethod
+    def of(cls, message: Message) -> "MessagePublic":
+        status = MessageStatus(message.status)
+        return cls(
+            id=message.id,
+            status=status,
+            status_code=STATUS_CODES[status],
+            type=message.type,
+            patient_no=message.patient_no,
+            patient_name=message.patient_name,
+            recipient_role=message.recipient_role,
+            recipient_name=message.recipient_name,
+            to=message.to_number,
+            practitioner=message.practitioner,
+            appointment_id=message.appointment_id,
+            allow_reply=message.allow_reply,
+            failure_reason=message.failure_reason,
+            failure_detail=message.failure_detail,
+            delivery=message.delivery,
+            created_at=message.created_at,
+            send_after=message.send_after,
+            scheduled_for=message.next_attempt_at if status is MessageStatus.PENDING else None,
+            sent_at=message.sent_at,
+            delivered_at=message.delivered_at,
+            answered_at=message.answered_at,
+            cancelled_at=message.cancelled_at,
+            expires_at=message.expires_at,
+            text=message.text,
+            encoding=message.encoding,
+            segments=message.segments,
+            cost=Cost(amount=money(message.cost), currency=message.currency),
+            erased=message.erased_at is not None,
+        )
+
+
+class SkippedRecipient(BaseModel):
+    recipient_role: str
+    recipient_name: str | None
+    reason: SkipReason
+
+
+class MessagesCreated(BaseModel):
+    data: list[MessagePublic]
+    skipped: list[SkippedRecipient]
+
+
+class BulkOutcome(BaseModel):
+    patient_no: str
+    outcome: Literal["queued", "skipped"]
+    reason: SkipReason | None = None
+    message_ids: list[uuid.UUID] = []
+
+
+class BulkResult(BaseModel):
+    queued: int
+    skipped: int
+    outcomes: list[BulkOutcome]
+
+
+class MessageList(BaseModel):
+    data: list[MessagePublic]
+    next_cursor: str | None

@@ -1,0 +1,71 @@
+"""Worker jobs for sending: the dispatch wake-up and the periodic sweep."""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from app.core.db import session_scope
+from app.core.jobs import PendingJob, push_jobs
+from app.messages.dispatch import (
+    DispatchStats,
+    dispatch_batch,
+    expire_overdue,
+    settle_abandoned_sends,
+    upcoming_send_times,
+)
+from app.messages.service import DISPATCH_JOB, dispatch_job
+
+logger = logging.getLogger(__name__)
+
+SWEEP_JOB = "messages.sweep"
+MAX_BATCHES_PER_JOB = 50
+WAKE_UP_HORIZON = timedelta(minutes=10)
+
+JobContext = dict[str, Any]
+
+
+async def dispatch(ctx: JobContext) -> dict[str, int]:
+    """Send everything due, batch after batch; hand over to a fresh job when there is more."""
+    redis: ArqRedis = ctx["redis"]
+
+    async def push(jobs: list[PendingJob]) -> None:
+        await push_jobs(redis, jobs)
+
+    total = DispatchStats()
+    for _ in range(MAX_BATCHES_PER_JOB):
+        stats = await dispatch_batch(
+            ctx["sessionmaker"],
+            now=ctx["clock"].now,
+            provider_for=ctx["providers"].build,
+            limit=ctx["settings"].send_batch_size,
+            after_commit=push,
+        )
+        for name in ("claimed", "accepted", "unknown", "failed", "retried"):
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
+        if stats.claimed == 0:
+            break
+    else:
+        await push_jobs(redis, [dispatch_job(ctx["clock"].now())])
+    if total.claimed:
+        logger.info("dispatched", extra=vars(total))
+    return vars(total)
+
+
+async def sweep(ctx: JobContext) -> dict[str, int]:
+    """The database is the truth: expire what is overdue, settle abandoned sends, and wake
+    the worker again for everything due soon, in case Redis lost the deferred jobs."""
+    now = ctx["clock"].now()
+    stale_after = timedelta(seconds=ctx["settings"].sending_stale_seconds)
+    async for session in session_scope(ctx["sessionmaker"]):
+        expired = await expire_overdue(session, now=now)
+        settled = await settle_abandoned_sends(session, now=now, after=stale_after)
+        send_times = await upcoming_send_times(session, now=now, horizon=WAKE_UP_HORIZON)
+    await push_jobs(ctx["redis"], [dispatch_job(moment) for moment in send_times])
+    if expired or settled:
+        logger.info("sweep", extra={"expired": expired, "settled_unknown": settled})
+    return {"expired": expired, "settled_unknown": settled, "wake_ups": len(send_times)}
+
+
+__all__ = ["DISPATCH_JOB", "SWEEP_JOB", "dispatch", "sweep"]

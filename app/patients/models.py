@@ -1,0 +1,28 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.models import UTCDateTime, new_id, utc_now
+
+
+class Patient(SQLModel, table=True):
+    __tablename__ = "patient"
+    __table_args__ = (UniqueConstraint("clinic_id", "patient_no"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    clinic_id: uuid.UUID = Field(foreign_key="clinic.id", ondelete="CASCADE")
+    patient_no: str = Field(max_length=50)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    mobile: str | None = Field(default=None, max_length=16)
+    mobile_problem: str | None = Field(default=None, max_length=20)
+    wants_sms: bool = False
+    # Up to two: [{"name", "mobile", "mobile_problem", "wants_sms"}]
+    guardians: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    search_text: str = Field(max_length=400)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)

@@ -1,0 +1,93 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.clinics.auth import CurrentClinic
+from app.core.deps import ClockDep, SessionDep
+from app.patients import service
+from app.patients.schemas import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_PATIENT_NO_LENGTH,
+    PatientList,
+    PatientPublic,
+    PatientWrite,
+)
+
+router = APIRouter(prefix="/v1/patients", tags=["patients"])
+
+PatientNo = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_PATIENT_NO_LENGTH,
+        description="The practice system's patient number",
+    ),
+]
+
+
+@router.put(
+    "/{patient_no}",
+    responses={
+        status.HTTP_201_CREATED: {"model": PatientPublic, "description": "Created"},
+    },
+)
+async def put_patient(
+    patient_no: PatientNo,
+    body: PatientWrite,
+    clinic: CurrentClinic,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+) -> PatientPublic:
+    """Create (201) or replace (200) the patient with this number."""
+    patient, created = await service.upsert_patient(
+        session, clinic_id=clinic.id, patient_no=patient_no, data=body, now=clock.now()
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return service.to_public(patient)
+
+
+@router.get("/{patient_no}")
+async def get_patient(
+    patient_no: PatientNo, clinic: CurrentClinic, session: SessionDep
+) -> PatientPublic:
+    patient = await service.get_patient(session, clinic_id=clinic.id, patient_no=patient_no)
+    return service.to_public(patient)
+
+
+@router.get("")
+async def list_patients(
+    clinic: CurrentClinic,
+    session: SessionDep,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description=(
+                "Words that must all occur in the name or patient number (case-insensitive), "
+                "or a phone number (national, +47… or 0047…; part of a number also matches)"
+            ),
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+    ] = None,
+) -> PatientList:
+    """The clinic's patients ordered by patient number."""
+    patients, next_cursor = await service.list_patients(
+        session, clinic_id=clinic.id, query=q, limit=limit, cursor=cursor
+    )
+    return PatientList(data=[service.to_public(p) for p in patients], next_cursor=next_cursor)
+
+
+@router.delete("/{patient_no}", status_code=status.HTTP_204_NO_CONTENT)
+async def erase_patient(
+    patient_no: PatientNo, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
+) -> None:
+    """Delete the patient and erase their name, number and texts from their messages."""
+    await service.erase_patient(
+        session, clinic_id=clinic.id, patient_no=patient_no, now=clock.now()
+    )

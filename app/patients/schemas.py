@@ -1,0 +1,86 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_GUARDIANS = 2
+MAX_PATIENT_NO_LENGTH = 50
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class NotTextableReason(StrEnum):
+    """Why a number gets no SMS; stored as `mobile_problem` (null = textable)."""
+
+    NO_MOBILE = "no_mobile"
+    NOT_MOBILE = "not_mobile"
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+GuardianName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
+MobileInput = Annotated[
+    str | None,
+    Field(
+        max_length=40,
+        description=(
+            "National (`912 34 567`, in the clinic's country), `+47…` or `0047…`; stored in "
+            "E.164. Null or blank = no mobile. A valid number that is not a mobile number is "
+            "stored but gets no SMS (`not_textable_reason`: `not_mobile`)."
+        ),
+    ),
+]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GuardianWrite(StrictModel):
+    name: GuardianName
+    mobile: MobileInput = None
+    wants_sms: bool = False
+
+
+class PatientWrite(StrictModel):
+    """PUT: the whole patient; fields left out take their defaults."""
+
+    first_name: Name
+    last_name: Name
+    mobile: MobileInput = None
+    wants_sms: bool = Field(default=False, description="Consent to SMS (marketing, offers)")
+    guardians: list[GuardianWrite] = Field(
+        default_factory=list, max_length=MAX_GUARDIANS, description="Up to two"
+    )
+
+
+class GuardianPublic(BaseModel):
+    name: str
+    mobile: str | None = Field(description="E.164")
+    textable: bool
+    not_textable_reason: NotTextableReason | None
+    wants_sms: bool
+
+
+class PatientPublic(BaseModel):
+    patient_no: str
+    first_name: str
+    last_name: str
+    mobile: str | None = Field(description="E.164")
+    textable: bool = Field(description="The mobile number can take an SMS")
+    not_textable_reason: NotTextableReason | None
+    wants_sms: bool
+    guardians: list[GuardianPublic]
+    opted_out: bool = Field(
+        description="Replied STOPP: no marketing or offers (reminders still go)"
+    )
+    opted_out_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PatientList(BaseModel):
+    data: list[PatientPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null = last")

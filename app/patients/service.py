@@ -1,0 +1,301 @@
+"""Patients pushed by the practice system: upsert, look-up, search, and erasure."""
+
+import base64
+import binascii
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, delete, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.clinic_settings.service import get_clinic_settings
+from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.core.phones import InvalidPhoneNumber, mask, parse_phone_number
+from app.messages.models import Message, MessageStatus
+from app.patients.models import Patient
+from app.patients.schemas import (
+    MAX_PATIENT_NO_LENGTH,
+    GuardianPublic,
+    NotTextableReason,
+    PatientPublic,
+    PatientWrite,
+)
+
+logger = logging.getLogger(__name__)
+
+# Well below SQLite's bound-parameter limit (999 on old builds), and a cheap IN list elsewhere.
+LOOKUP_CHUNK_SIZE = 500
+SEARCH_TEXT_LENGTH = 400
+_PHONE_QUERY = re.compile(r"[\d\s+\-().]*\d[\d\s+\-().]*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    e164: str | None
+    problem: str | None  # a NotTextableReason value; None = textable
+
+
+def _parse_number(raw: str | None, *, country: str, field: str) -> _Number | FieldError:
+    if raw is None or not raw.strip():
+        return _Number(None, NotTextableReason.NO_MOBILE.value)
+    try:
+        number = parse_phone_number(raw, country)
+    except InvalidPhoneNumber as exc:
+        # The reason never echoes the input: error bodies end up in logs too.
+        return FieldError(field=field, reason=str(exc), code=exc.problem.value)
+    return _Number(number.e164, None if number.is_mobile else NotTextableReason.NOT_MOBILE.value)
+
+
+def _search_text(first_name: str, last_name: str, patient_no: str, numbers: list[str]) -> str:
+    text = " ".join([first_name, last_name, patient_no, *numbers]).lower()
+    return text[:SEARCH_TEXT_LENGTH]
+
+
+def _patient_fields(patient_no: str, data: PatientWrite, country: str) -> dict[str, Any]:
+    """The stored columns for `data`; raises InvalidInput naming every bad number."""
+    errors: list[FieldError] = []
+    mobile = _parse_number(data.mobile, country=country, field="mobile")
+    if isinstance(mobile, FieldError):
+        errors.append(mobile)
+    guardians: list[dict[str, Any]] = []
+    for index, guardian in enumerate(data.guardians):
+        number = _parse_number(guardian.mobile, country=country, field=f"guardians.{index}.mobile")
+        if isinstance(number, FieldError):
+            errors.append(number)
+            continue
+        guardians.append(
+            {
+                "name": guardian.name,
+                "mobile": number.e164,
+                "mobile_problem": number.problem,
+                "wants_sms": guardian.wants_sms,
+            }
+        )
+    if errors:
+        detail = "; ".join(f"{error.field}: {error.reason}" for error in errors)
+        raise InvalidInput(detail, errors=errors)
+    assert isinstance(mobile, _Number)
+    numbers = [n for n in (mobile.e164, *(g["mobile"] for g in guardians)) if n]
+    return {
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "mobile": mobile.e164,
+        "mobile_problem": mobile.problem,
+        "wants_sms": data.wants_sms,
+        "guardians": guardians,
+        "search_text": _search_text(data.first_name, data.last_name, patient_no, numbers),
+    }
+
+
+async def _find_patient(
+    session: AsyncSession, *, clinic_id: uuid.UUID, patient_no: str
+) -> Patient | None:
+    statement = select(Patient).where(
+        col(Patient.clinic_id) == clinic_id, col(Patient.patient_no) == patient_no
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_patient(session: AsyncSession, *, clinic_id: uuid.UUID, patient_no: str) -> Patient:
+    patient = await _find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
+    if patient is None:
+        raise NotFound("No patient with this number.")
+    return patient
+
+
+async def get_patients_by_number(
+    session: AsyncSession, *, clinic_id: uuid.UUID, patient_nos: Sequence[str]
+) -> dict[str, Patient]:
+    """The clinic's patients among `patient_nos`, by number; unknown numbers are left out."""
+    wanted = list(dict.fromkeys(patient_nos))
+    found: dict[str, Patient] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK_SIZE):
+        chunk = wanted[start : start + LOOKUP_CHUNK_SIZE]
+        statement = select(Patient).where(
+            col(Patient.clinic_id) == clinic_id, col(Patient.patient_no).in_(chunk)
+        )
+        for patient in (await session.execute(statement)).scalars():
+            found[patient.patient_no] = patient
+    return found
+
+
+async def upsert_patient(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    patient_no: str,
+    data: PatientWrite,
+    now: datetime,
+) -> tuple[Patient, bool]:
+    """Create or replace the patient; returns it and whether it was created.
+
+    Numbers are parsed with the clinic's country; nothing is written when one is invalid.
+    The STOPP opt-out (`opted_out_at`) is not part of the input and survives updates.
+    """
+    settings = await get_clinic_settings(session, clinic_id)
+    fields = _patient_fields(patient_no, data, settings.country)
+    patient = await _find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
+    created = patient is None
+    if patient is None:
+        patient = Patient(
+            clinic_id=clinic_id, patient_no=patient_no, created_at=now, updated_at=now, **fields
+        )
+        session.add(patient)
+    else:
+        for name, value in fields.items():
+            setattr(patient, name, value)
+        patient.updated_at = now
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Another request created the same patient number between our read and write.
+        raise Conflict(
+            "This patient was saved by another request at the same time; retry."
+        ) from exc
+    logger.debug(
+        "patient saved",
+        extra={
+            "clinic_id": str(clinic_id),
+            "patient_no": patient_no,
+            "is_new": created,
+            "mobile": mask(patient.mobile) if patient.mobile else None,
+            "mobile_problem": patient.mobile_problem,
+            "guardians": len(patient.guardians),
+        },
+    )
+    return patient, created
+
+
+def encode_cursor(patient_no: str) -> str:
+    return base64.urlsafe_b64encode(patient_no.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        patient_no = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        patient_no = ""
+    if not patient_no or len(patient_no) > MAX_PATIENT_NO_LENGTH:
+        raise InvalidInput.for_field("cursor", "not a cursor from this list", "invalid_cursor")
+    return patient_no
+
+
+def _search_conditions(query: str, country: str) -> list[ColumnElement[bool]]:
+    """Every word must occur in the name, patient number or a number of the patient.
+
+    A query that looks like a phone number is matched both as typed (digits only) and,
+    when it parses, in E.164, so `912 34 567`, `+47 912 34 567` and `0047…` all find it.
+    """
+    text = query.strip().lower()
+    if _PHONE_QUERY.fullmatch(text):
+        digits = re.sub(r"[^\d+]", "", text)
+        terms = {digits.lstrip("+")}
+        try:
+            terms.add(parse_phone_number(text, country).e164)
+        except InvalidPhoneNumber:
+            pass
+        return [or_(*(col(Patient.search_text).contains(t, autoescape=True) for t in terms))]
+    return [col(Patient.search_text).contains(word, autoescape=True) for word in text.split()]
+
+
+async def list_patients(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    query: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Patient], str | None]:
+    """A page of the clinic's patients ordered by patient number, and the next page's cursor."""
+    statement = select(Patient).where(col(Patient.clinic_id) == clinic_id)
+    if cursor is not None:
+        statement = statement.where(col(Patient.patient_no) > decode_cursor(cursor))
+    if query is not None and query.strip():
+        settings = await get_clinic_settings(session, clinic_id)
+        statement = statement.where(*_search_conditions(query, settings.country))
+    statement = statement.order_by(col(Patient.patient_no)).limit(limit + 1)
+    patients = list((await session.execute(statement)).scalars())
+    if len(patients) <= limit:
+        return patients, None
+    page = patients[:limit]
+    return page, encode_cursor(page[-1].patient_no)
+
+
+async def erase_patient(
+    session: AsyncSession, *, clinic_id: uuid.UUID, patient_no: str, now: datetime
+) -> None:
+    """Delete the patient and scrub their personal data from this clinic's messages.
+
+    Messages keep their status, cost and times (statistics and invoicing) but lose text,
+    number and names. A message still waiting to go cannot be sent without a number, so it is
+    cancelled in the same statement. Scrub other tables here, before the patient row goes
+    (its foreign keys are set to null on delete).
+    """
+    patient = await get_patient(session, clinic_id=clinic_id, patient_no=patient_no)
+    pending = col(Message.status) == MessageStatus.PENDING
+    scrubbed = await session.execute(
+        update(Message)
+        .where(col(Message.clinic_id) == clinic_id, col(Message.patient_id) == patient.id)
+        .values(
+            text=None,
+            to_number=None,
+            recipient_name=None,
+            patient_name=None,
+            patient_no=None,
+            erased_at=now,
+            status=case((pending, MessageStatus.CANCELLED), else_=col(Message.status)),
+            cancelled_at=case((pending, now), else_=col(Message.cancelled_at)),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(Patient)
+        .where(col(Patient.clinic_id) == clinic_id, col(Patient.id) == patient.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.expunge(patient)
+    logger.info(
+        "patient erased",
+        extra={
+            "clinic_id": str(clinic_id),
+            "patient_id": str(patient.id),
+            "messages_scrubbed": getattr(scrubbed, "rowcount", None),
+        },
+    )
+
+
+def _reason(problem: str | None) -> NotTextableReason | None:
+    return NotTextableReason(problem) if problem is not None else None
+
+
+def to_public(patient: Patient) -> PatientPublic:
+    return PatientPublic(
+        patient_no=patient.patient_no,
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        mobile=patient.mobile,
+        textable=patient.mobile_problem is None,
+        not_textable_reason=_reason(patient.mobile_problem),
+        wants_sms=patient.wants_sms,
+        guardians=[
+            GuardianPublic(
+                name=guardian["name"],
+                mobile=guardian.get("mobile"),
+                textable=guardian.get("mobile_problem") is None,
+                not_textable_reason=_reason(guardian.get("mobile_problem")),
+                wants_sms=bool(guardian.get("wants_sms")),
+            )
+            for guardian in patient.guardians
+        ],
+        opted_out=patient.opted_out_at is not None,
+        opted_out_at=patient.opted_out_at,
+        created_at=patient.created_at,
+        updated_at=patient.updated_at,
+    )

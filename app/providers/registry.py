@@ -1,0 +1,79 @@
+"""Pick and build the adapter a clinic's settings ask for."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+import httpx
+
+from app.clinic_settings.models import ClinicSettings
+from app.clinic_settings.schemas import ProviderName
+from app.clinic_settings.service import webhook_urls
+from app.core.config import Settings
+from app.providers.base import SenderKind, SmsProvider
+from app.providers.linkmobility import LinkMobilityProvider
+from app.providers.sandbox import ReportSink, SandboxProvider
+from app.providers.sinch import SinchProvider
+from app.providers.twilio import TwilioProvider
+
+SANDBOX_SENDER = "Sandbox"
+
+
+def sender_for(settings: ClinicSettings, allow_reply: bool) -> tuple[str, SenderKind] | None:
+    """Reply-able SMS go from the reply number; others from the sender name (or the number)."""
+    if allow_reply and settings.reply_number:
+        return settings.reply_number, SenderKind.NUMBER
+    if settings.sender_name:
+        return settings.sender_name, SenderKind.ALPHANUMERIC
+    if settings.reply_number:
+        return settings.reply_number, SenderKind.NUMBER
+    if settings.provider == ProviderName.SANDBOX:
+        return SANDBOX_SENDER, SenderKind.ALPHANUMERIC
+    return None
+
+
+class ProviderFactory:
+    """Builds adapters sharing one pooled HTTP client; one factory per worker process."""
+
+    def __init__(
+        self,
+        config: Settings,
+        http: httpx.AsyncClient,
+        report_sink: ReportSink,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._config = config
+        self._http = http
+        self._report_sink = report_sink
+        self._now = now
+
+    def build(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider:
+        credentials = settings.provider_credentials.get(settings.provider, {})
+        delivery_url = webhook_urls(
+            self._config.public_base_url, settings.provider, webhook_secret
+        ).delivery
+        match settings.provider:
+            case ProviderName.LINKMOBILITY:
+                return LinkMobilityProvider(
+                    self._http,
+                    self._config.linkmobility_base_url,
+                    credentials,
+                    clock=self._now,
+                )
+            case ProviderName.SINCH:
+                return SinchProvider(
+                    self._http,
+                    self._config.sinch_base_url,
+                    credentials,
+                    delivery_url,
+                    clock=self._now,
+                )
+            case ProviderName.TWILIO:
+                return TwilioProvider(
+                    self._http,
+                    self._config.twilio_base_url,
+                    credentials,
+                    delivery_url,
+                    clock=self._now,
+                )
+            case _:
+                return SandboxProvider(self._report_sink, self._now)

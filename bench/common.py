@@ -1,0 +1,137 @@
+"""Shared set-up for the benchmarks: a scratch PostgreSQL database, Redis, a clinic."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+from alembic import command
+from sqlalchemy import insert, text, update
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.cli import alembic_config  # noqa: E402
+from app.clinic_settings.models import ClinicSettings  # noqa: E402
+from app.clinics import service as clinic_service  # noqa: E402
+from app.core.config import Settings  # noqa: E402
+from app.core.db import create_engine, create_sessionmaker, session_scope  # noqa: E402
+from app.patients.models import Patient  # noqa: E402
+
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def bench_settings(**overrides: object) -> Settings:
+    return Settings(
+        database_url=DATABASE_URL,
+        redis_url=REDIS_URL,
+        admin_token="bench-admin-token",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+async def _recreate_database() -> None:
+    url = make_url(DATABASE_URL)
+    server = create_engine(
+        Settings(database_url=url.set(database="postgres").render_as_string(False))
+    )
+    async with server.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    await server.dispose()
+
+
+def fresh_database() -> None:
+    asyncio.run(_recreate_database())
+    command.upgrade(alembic_config(DATABASE_URL), "head")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+async def create_clinic(patients: int) -> tuple[uuid.UUID, str]:
+    """A clinic that never pauses (benchmarks run at any hour), with `patients` patients."""
+    engine = create_engine(bench_settings())
+    async for session in session_scope(create_sessionmaker(engine)):
+        clinic = await clinic_service.create_clinic(session, name="Bench Tannklinikk")
+        _, key = await clinic_service.create_api_key(session, clinic_id=clinic.id, name="bench")
+        await session.execute(
+            update(ClinicSettings)
+            .where(ClinicSettings.clinic_id == clinic.id)  # type: ignore[arg-type]
+            .values(pause_saturday=False, pause_sunday=False, night_start=None, night_end=None)
+        )
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "clinic_id": clinic.id,
+                "patient_no": f"{number:06d}",
+                "first_name": "Kari",
+                "last_name": f"Nordmann {number}",
+                "mobile": f"+479{number:07d}",
+                "mobile_problem": None,
+                "wants_sms": True,
+                "guardians": [],
+                "search_text": f"kari nordmann {number}",
+            }
+            for number in range(patients)
+        ]
+        await session.execute(insert(Patient), rows)
+    await engine.dispose()
+    return clinic.id, key
+
+
+@contextmanager
+def worker_process(**env: str) -> Iterator[subprocess.Popen[bytes]]:
+    environment = (
+        os.environ
+        | {
+            "DATABASE_URL": DATABASE_URL,
+            "REDIS_URL": REDIS_URL,
+            "ADMIN_TOKEN": "bench-admin-token",
+            "LOG_LEVEL": "WARNING",
+        }
+        | env
+    )
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "arq"), "app.worker.WorkerSettings"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], within: float, interval: float = 0.02
+) -> float:
+    """Poll `check()` until it holds; answers the moment (perf_counter) it did."""
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        if await check():
+            return time.perf_counter()
+        await asyncio.sleep(interval)
+    raise TimeoutError("the benchmark did not finish in time")

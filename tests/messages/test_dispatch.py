@@ -1,0 +1,410 @@
+"""The send loop with an injected clock, real databases and a provider that records."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.clinic_settings.models import ClinicSettings
+from app.core.clock import FixedClock
+from app.core.jobs import PendingJob
+from app.deliveries.service import DeliveryReport, apply_delivery_reports
+from app.messages.dispatch import (
+    DispatchStats,
+    dispatch_batch,
+    expire_overdue,
+    settle_abandoned_sends,
+)
+from app.messages.models import DeliveryState, Message
+from app.providers.base import Accepted, Failed, FailureKind, OutboundSms, SendResult
+from app.providers.sandbox import (
+    NO_REPORT_NUMBER,
+    PERMANENT_FAILURE_NUMBER,
+    RETRYABLE_FAILURE_NUMBER,
+    TIMEOUT_NUMBER,
+    SandboxProvider,
+)
+from tests.conftest import ClinicAccess
+
+
+class RecordingProvider:
+    name = "recording"
+
+    def __init__(self, max_batch_size: int = 1000, answers: dict[str, SendResult] | None = None):
+        self.max_batch_size = max_batch_size
+        self.answers = answers or {}
+        self.batches: list[list[OutboundSms]] = []
+        self.raise_error = False
+
+    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+        self.batches.append(list(messages))
+        if self.raise_error:
+            raise RuntimeError("adapter bug")
+        return [self.answers.get(m.to) or Accepted(f"p-{m.message_id}") for m in messages]
+
+    @property
+    def sent_ids(self) -> list[str]:
+        return [m.message_id for batch in self.batches for m in batch]
+
+
+async def _no_jobs(jobs: list[PendingJob]) -> None:
+    return None
+
+
+async def dispatch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    provider: Any,
+    limit: int = 1000,
+) -> DispatchStats:
+    return await dispatch_batch(
+        sessionmaker,
+        now=clock.now,
+        provider_for=lambda _settings, _secret: provider,
+        limit=limit,
+        after_commit=_no_jobs,
+    )
+
+
+async def send(client: httpx.AsyncClient, clinic: ClinicAccess, to: str, **body: Any) -> str:
+    response = await client.post(
+        "/v1/messages", headers=clinic.headers, json={"to": to, "text": "Hei"} | body
+    )
+    assert response.status_code == 201, response.text
+    message_id: str = response.json()["data"][0]["id"]
+    return message_id
+
+
+async def load(sessionmaker: async_sessionmaker[AsyncSession], message_id: str) -> Message:
+    async with sessionmaker() as session:
+        message = await session.get(Message, uuid.UUID(message_id))
+        assert message is not None
+        return message
+
+
+class TestSending:
+    async def test_due_messages_go_in_one_batch_and_are_recorded(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        ids = [await send(client, clinic, f"+479123456{i}") for i in range(5)]
+        provider = RecordingProvider()
+        stats = await dispatch(sessionmaker, clock, provider)
+        assert (stats.claimed, stats.accepted) == (5, 5)
+        assert len(provider.batches) == 1
+        assert sorted(provider.sent_ids) == sorted(ids)
+        message = await load(sessionmaker, ids[0])
+        assert message.status == "sent"
+        assert message.delivery == "accepted"
+        assert message.sent_at == clock.now()
+        assert message.provider == "recording"
+        assert message.provider_message_id == f"p-{ids[0]}"
+        assert message.attempts == 1
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+        assert len(provider.batches) == 1
+
+    async def test_batches_are_bounded_and_split_to_the_provider_size(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        for i in range(7):
+            await send(client, clinic, f"+479123456{i}")
+        provider = RecordingProvider(max_batch_size=2)
+        stats = await dispatch(sessionmaker, clock, provider, limit=5)
+        assert stats.claimed == 5
+        assert [len(batch) for batch in provider.batches] == [2, 2, 1]
+        assert (await dispatch(sessionmaker, clock, provider, limit=5)).claimed == 2
+
+    async def test_the_database_work_for_a_batch_is_a_few_statements(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
+        clock: FixedClock,
+    ) -> None:
+        response = await client.post(
+            "/v1/messages/bulk",
+            headers=clinic.headers,
+            json={"patient_nos": [str(i) for i in range(60)], "text": "Hei"},
+        )
+        for i in range(60):
+            await client.put(
+                f"/v1/patients/{i}",
+                headers=clinic.headers,
+                json={"first_name": "A", "last_name": "B", "mobile": f"+4791{i:06d}"},
+            )
+        response = await client.post(
+            "/v1/messages/bulk",
+            headers=clinic.headers,
+            json={"patient_nos": [str(i) for i in range(60)], "text": "Hei"},
+        )
+        assert response.json()["queued"] == 60
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            stats = await dispatch(sessionmaker, clock, RecordingProvider())
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert stats.accepted == 60
+        writes = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
+        assert len(writes) <= 3, writes
+        assert len(statements) <= 8, statements
+
+    async def test_not_yet_due_is_left_alone(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        later = clock.now() + timedelta(hours=2)
+        message_id = await send(client, clinic, "+4791234567", send_after=later.isoformat())
+        provider = RecordingProvider()
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+        clock.set(later)
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 1
+        assert provider.sent_ids == [message_id]
+
+    async def test_a_clinic_paused_at_send_time_waits_for_the_next_stretch(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567", expires_at="2026-12-03T10:00:00Z")
+        clock.set(datetime(2026, 11, 30, 21, 30, tzinfo=UTC))  # 22:30 in Oslo: night pause
+        provider = RecordingProvider()
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+        message = await load(sessionmaker, message_id)
+        assert message.status == "pending"
+        assert message.next_attempt_at == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+        assert message.attempts == 0
+        assert provider.batches == []
+
+    async def test_sms_switched_off_holds_messages(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        await send(client, clinic, "+4791234567")
+        await client.patch("/v1/settings", headers=clinic.headers, json={"sms_enabled": False})
+        assert (await dispatch(sessionmaker, clock, RecordingProvider())).claimed == 0
+
+
+class TestFailures:
+    async def test_permanent_failure_fails_with_the_reason(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567")
+        provider = RecordingProvider(
+            answers={"+4791234567": Failed(FailureKind.PERMANENT, "unknown subscriber", "2104")}
+        )
+        await dispatch(sessionmaker, clock, provider)
+        message = await load(sessionmaker, message_id)
+        assert message.status == "failed"
+        assert message.failure_reason == "provider_rejected"
+        assert message.failure_detail == "unknown subscriber"
+
+    async def test_retryable_failure_backs_off_while_the_window_is_open(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        expires = clock.now() + timedelta(minutes=2)
+        message_id = await send(client, clinic, "+4791234567", expires_at=expires.isoformat())
+        provider = RecordingProvider(
+            answers={"+4791234567": Failed(FailureKind.RETRYABLE, "throttled", "429")}
+        )
+        await dispatch(sessionmaker, clock, provider)
+        message = await load(sessionmaker, message_id)
+        assert message.status == "pending"
+        assert message.next_attempt_at == clock.now() + timedelta(seconds=30)
+        assert message.failure_detail == "throttled"
+
+        clock.advance(seconds=29)
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+        clock.advance(seconds=1)
+        await dispatch(sessionmaker, clock, provider)  # attempt 2, next in 60 s
+        clock.advance(seconds=60)
+        await dispatch(sessionmaker, clock, provider)  # attempt 3; 120 s more passes expiry
+        message = await load(sessionmaker, message_id)
+        assert len(provider.batches) == 3
+        assert message.status == "failed"
+        assert message.failure_reason == "retries_exhausted"
+        assert message.failure_detail == "throttled"
+
+    @pytest.mark.parametrize("raise_error", [False, True], ids=["timeout", "adapter-raises"])
+    async def test_unknown_outcome_is_sent_unknown_and_never_sent_again(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+        raise_error: bool,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567")
+        provider = RecordingProvider(
+            answers={"+4791234567": Failed(FailureKind.UNKNOWN_OUTCOME, "read timeout")}
+        )
+        provider.raise_error = raise_error
+        await dispatch(sessionmaker, clock, provider)
+        message = await load(sessionmaker, message_id)
+        assert message.status == "sent"
+        assert message.delivery == "unknown"
+        clock.advance(hours=1)
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+        assert provider.sent_ids == [message_id]
+
+    async def test_overdue_pending_messages_expire(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        expires = clock.now() + timedelta(minutes=5)
+        message_id = await send(client, clinic, "+4791234567", expires_at=expires.isoformat())
+        clock.set(expires)
+        provider = RecordingProvider()
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+        async with sessionmaker.begin() as session:
+            assert await expire_overdue(session, now=clock.now()) == 1
+        message = await load(sessionmaker, message_id)
+        assert (message.status, message.failure_reason) == ("failed", "expired")
+
+    async def test_a_message_left_sending_by_a_dead_worker_is_never_resent(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567")
+        async with sessionmaker.begin() as session:
+            await session.execute(
+                update(Message).values(status="sending", claimed_at=clock.now(), attempts=1)
+            )
+        clock.advance(seconds=30)
+        async with sessionmaker.begin() as session:
+            assert (
+                await settle_abandoned_sends(session, now=clock.now(), after=timedelta(seconds=60))
+                == 0
+            )
+        clock.advance(seconds=31)
+        async with sessionmaker.begin() as session:
+            assert (
+                await settle_abandoned_sends(session, now=clock.now(), after=timedelta(seconds=60))
+                == 1
+            )
+        message = await load(sessionmaker, message_id)
+        assert (message.status, message.delivery) == ("sent", "unknown")
+        provider = RecordingProvider()
+        assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+
+
+class TestSandbox:
+    async def test_test_numbers_and_delivery_reports(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        numbers = {
+            "ok": "+4791234567",
+            "permanent": PERMANENT_FAILURE_NUMBER,
+            "retryable": RETRYABLE_FAILURE_NUMBER,
+            "timeout": TIMEOUT_NUMBER,
+            "no_report": NO_REPORT_NUMBER,
+        }
+        ids = {name: await send(client, clinic, number) for name, number in numbers.items()}
+        reports: list[DeliveryReport] = []
+
+        async def sink(batch: list[DeliveryReport]) -> None:
+            reports.extend(batch)
+
+        await dispatch(sessionmaker, clock, SandboxProvider(sink, clock.now))
+        assert {str(r.message_id) for r in reports} == {ids["ok"]}
+        async with sessionmaker.begin() as session:
+            await apply_delivery_reports(session, reports)
+
+        states = {name: await load(sessionmaker, ids[name]) for name in ids}
+        assert (states["ok"].status, states["ok"].delivery) == ("sent", "delivered")
+        assert states["ok"].delivered_at == reports[0].occurred_at
+        assert (states["permanent"].status, states["permanent"].failure_reason) == (
+            "failed",
+            "provider_rejected",
+        )
+        assert states["retryable"].status == "pending"
+        assert (states["timeout"].status, states["timeout"].delivery) == ("sent", "unknown")
+        assert (states["no_report"].status, states["no_report"].delivery) == ("sent", "accepted")
+
+    async def test_reports_are_order_safe_and_idempotent(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567")
+        await dispatch(sessionmaker, clock, RecordingProvider())
+        delivered = DeliveryReport(uuid.UUID(message_id), DeliveryState.DELIVERED, clock.now())
+        late_accepted = DeliveryReport(uuid.UUID(message_id), DeliveryState.ACCEPTED, clock.now())
+        for batch in ([delivered], [late_accepted], [delivered]):
+            async with sessionmaker.begin() as session:
+                await apply_delivery_reports(session, batch)
+        message = await load(sessionmaker, message_id)
+        assert message.delivery == "delivered"
+
+    async def test_a_report_before_the_send_is_recorded_is_kept(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567")
+
+        class FastReportingProvider(RecordingProvider):
+            async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+                report = DeliveryReport(uuid.UUID(message_id), DeliveryState.DELIVERED, clock.now())
+                async with sessionmaker.begin() as session:
+                    await apply_delivery_reports(session, [report])
+                return await super().send_batch(messages)
+
+        await dispatch(sessionmaker, clock, FastReportingProvider())
+        message = await load(sessionmaker, message_id)
+        assert (message.status, message.delivery) == ("sent", "delivered")
+
+
+async def test_clinic_settings_rows_exist_for_dispatch(
+    clinic: ClinicAccess, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(ClinicSettings))).scalars().all()
+    assert [row.clinic_id for row in rows] == [clinic.id]

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(default=20, ge=15, le=30)
     heartbeat_interval_seconds: int = Field(default=15, ge=5, le=60)
     send_batch_size: int = Field(default=1000, ge=1, le=1000)
+    dispatch_lanes: int = Field(default=2, ge=1, le=8, description="Concurrent send loops")
     sending_stale_seconds: int = Field(
         default=120, ge=1, description="After this long in `sending`, a message counts as sent"
     )

@@ -80,6 +80,13 @@ class DispatchStats:
     failed: int = 0
     retried: int = 0
 
+    def add(self, other: "DispatchStats") -> None:
+        self.claimed += other.claimed
+        self.accepted += other.accepted
+        self.unknown += other.unknown
+        self.failed += other.failed
+        self.retried += other.retried
+
 
 ProviderBuilder = Callable[[ClinicSettings, str], SmsProvider]
 """Builds the adapter for a clinic from its settings and its webhook secret."""

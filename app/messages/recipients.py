@@ -6,7 +6,7 @@ from typing import Any
 from app.clinic_settings.schemas import ReminderPolicy
 from app.messages.models import RecipientRole
 from app.messages.schemas import SkipReason
-from app.patients.models import Patient
+from app.patients.models import PatientView
 from app.templates.defaults import TemplateType
 
 # Marketing needs the patient's consent and respects STOPP; service messages do not.
@@ -28,7 +28,7 @@ class Skipped:
     reason: SkipReason
 
 
-def _patient_recipient(patient: Patient) -> Recipient:
+def _patient_recipient(patient: PatientView) -> Recipient:
     return Recipient(
         role=RecipientRole.PATIENT,
         name=f"{patient.first_name} {patient.last_name}",
@@ -51,7 +51,7 @@ def _guardian_recipient(guardian: dict[str, Any]) -> Recipient:
 def skip_reason(
     recipient: Recipient,
     *,
-    patient: Patient,
+    patient: PatientView,
     message_type: str,
     policy: ReminderPolicy,
     automatic: bool,
@@ -72,7 +72,7 @@ def skip_reason(
 
 
 def patient_recipients(
-    patient: Patient,
+    patient: PatientView,
     *,
     message_type: str,
     policy: ReminderPolicy,

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,7 @@ from app.messages.schemas import (
 )
 from app.messages.window import Expired, SendKind, compute_send_time
 from app.patients import service as patients_service
-from app.patients.models import Patient
+from app.patients.models import Patient, PatientView
 from app.sms.service import money
 from app.sms.text import TextAnalysis, analyze
 from app.templates import service as templates_service
@@ -145,7 +146,7 @@ async def _resolve_content(
 
 
 def _merge_values(
-    content: Content, settings: ClinicSettings, patient: Patient | None
+    content: Content, settings: ClinicSettings, patient: PatientView | None
 ) -> dict[str, str]:
     values: dict[str, str] = {}
     if settings.business_phone:
@@ -186,13 +187,18 @@ def _over_the_cap(analysis: TextAnalysis, settings: ClinicSettings) -> InvalidIn
 MessageRow = dict[str, Any]
 
 
+@lru_cache(maxsize=256)
+def _cost(segments: int, price_per_segment: Decimal) -> Decimal:
+    return money(segments * Decimal(price_per_segment))
+
+
 def _new_message_row(
     *,
     clinic_id: uuid.UUID,
     settings: ClinicSettings,
     content: Content,
     recipient: Recipient,
-    patient: Patient | None,
+    patient: PatientView | None,
     text: str,
     analysis: TextAnalysis,
     now: datetime,
@@ -214,7 +220,7 @@ def _new_message_row(
         "text": text,
         "encoding": analysis.encoding.value,
         "segments": analysis.segments,
-        "cost": money(analysis.segments * Decimal(settings.price_per_segment)),
+        "cost": _cost(analysis.segments, settings.price_per_segment),
         "currency": settings.currency,
         "status": MessageStatus.PENDING.value,
         "send_kind": content.kind.value,
@@ -262,7 +268,7 @@ async def create_message(
     settings = await get_clinic_settings(session, clinic_id)
     await _require_sms_enabled(settings)
     content = await _resolve_content(session, clinic_id, settings, request, now)
-    patient: Patient | None = None
+    patient: PatientView | None = None
     skipped: list[Skipped] = []
     if request.to is not None:
         recipients = [_bare_number_recipient(request.to, settings.country)]

@@ -1,5 +1,6 @@
 """Worker jobs for sending: the dispatch wake-up and the periodic sweep."""
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -26,14 +27,13 @@ WAKE_UP_HORIZON = timedelta(minutes=10)
 JobContext = dict[str, Any]
 
 
-async def dispatch(ctx: JobContext) -> dict[str, int]:
-    """Send everything due, batch after batch; hand over to a fresh job when there is more."""
+async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
+    """Batch after batch until nothing is due; answers whether work was left over."""
     redis: ArqRedis = ctx["redis"]
 
     async def push(jobs: list[PendingJob]) -> None:
         await push_jobs(redis, jobs)
 
-    total = DispatchStats()
     for _ in range(MAX_BATCHES_PER_JOB):
         stats = await dispatch_batch(
             ctx["sessionmaker"],
@@ -42,12 +42,20 @@ async def dispatch(ctx: JobContext) -> dict[str, int]:
             limit=ctx["settings"].send_batch_size,
             after_commit=push,
         )
-        for name in ("claimed", "accepted", "unknown", "failed", "retried"):
-            setattr(total, name, getattr(total, name) + getattr(stats, name))
+        total.add(stats)
         if stats.claimed == 0:
-            break
-    else:
-        await push_jobs(redis, [dispatch_job(ctx["clock"].now())])
+            return False
+    return True
+
+
+async def dispatch(ctx: JobContext) -> dict[str, int]:
+    """Send everything due. On PostgreSQL several lanes claim disjoint batches at once, so
+    one lane's database work overlaps another's provider call; SQLite has one writer."""
+    lanes = 1 if ctx["settings"].is_sqlite else ctx["settings"].dispatch_lanes
+    total = DispatchStats()
+    left_over = await asyncio.gather(*(_send_lane(ctx, total) for _ in range(lanes)))
+    if any(left_over):
+        await push_jobs(ctx["redis"], [dispatch_job(ctx["clock"].now())])
     if total.claimed:
         logger.info("dispatched", extra=vars(total))
     return vars(total)

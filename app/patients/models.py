@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -26,3 +26,26 @@ class Patient(SQLModel, table=True):
     search_text: str = Field(max_length=400)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+
+class PatientView(Protocol):
+    """What sending needs of a patient: a `Patient`, or a plain row loaded in bulk."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def patient_no(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def mobile(self) -> str | None: ...
+    @property
+    def mobile_problem(self) -> str | None: ...
+    @property
+    def wants_sms(self) -> bool: ...
+    @property
+    def guardians(self) -> list[dict[str, Any]]: ...
+    @property
+    def opted_out_at(self) -> datetime | None: ...

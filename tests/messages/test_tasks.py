@@ -1,0 +1,114 @@
+"""The worker's jobs with real Redis: wake-ups survive a flush, and dispatch sends."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import FixedClock
+from app.core.config import Settings
+from app.deliveries.service import DeliveryReport
+from app.messages import tasks
+from app.messages.models import Message
+from app.providers.registry import ProviderFactory
+from tests.conftest import ClinicAccess
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    await pool.flushdb()
+    yield pool
+    await pool.flushdb()
+    await pool.aclose()
+
+
+@pytest.fixture
+def reports() -> list[DeliveryReport]:
+    return []
+
+
+@pytest.fixture
+async def ctx(
+    settings: Settings,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    reports: list[DeliveryReport],
+) -> AsyncIterator[dict[str, Any]]:
+    async def sink(batch: list[DeliveryReport]) -> None:
+        reports.extend(batch)
+
+    async with httpx.AsyncClient() as http:
+        yield {
+            "settings": settings,
+            "clock": clock,
+            "sessionmaker": sessionmaker,
+            "redis": redis,
+            "providers": ProviderFactory(settings, http, sink, clock.now),
+        }
+
+
+async def _queue(client: httpx.AsyncClient, clinic: ClinicAccess, **body: Any) -> None:
+    response = await client.post(
+        "/v1/messages", headers=clinic.headers, json={"to": "+4791234567", "text": "Hei"} | body
+    )
+    assert response.status_code == 201, response.text
+
+
+async def _job_ids(redis: ArqRedis) -> set[str]:
+    return {job.job_id for job in await redis.queued_jobs()}
+
+
+async def test_sweep_wakes_the_worker_again_after_redis_lost_its_jobs(
+    client: httpx.AsyncClient, clinic: ClinicAccess, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    now = ctx["clock"].now()
+    soon = now + timedelta(minutes=3)
+    await _queue(client, clinic)
+    await _queue(client, clinic, send_after=soon.isoformat())
+    await _queue(client, clinic, send_after=(now + timedelta(hours=2)).isoformat())
+    expected = {f"dispatch:{int(now.timestamp())}", f"dispatch:{int(soon.timestamp())}"}
+    assert expected <= await _job_ids(redis), "wake-ups are queued after the commit"
+
+    await redis.flushdb()
+    result = await tasks.sweep(ctx)
+    assert result["wake_ups"] == 2
+    assert await _job_ids(redis) == expected
+
+
+async def test_dispatch_sends_everything_due_with_the_clinics_provider(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    ctx: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reports: list[DeliveryReport],
+) -> None:
+    for _ in range(3):
+        await _queue(client, clinic)
+    result = await tasks.dispatch(ctx)
+    assert (result["claimed"], result["accepted"]) == (3, 3)
+    async with sessionmaker() as session:
+        messages = (await session.execute(select(Message))).scalars().all()
+    assert {(m.status, m.provider) for m in messages} == {("sent", "sandbox")}
+    assert len(reports) == 3
+
+
+async def test_sweep_expires_overdue_messages(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    ctx: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock: FixedClock = ctx["clock"]
+    await _queue(client, clinic, expires_at=(clock.now() + timedelta(minutes=1)).isoformat())
+    clock.advance(minutes=2)
+    assert (await tasks.sweep(ctx))["expired"] == 1
+    async with sessionmaker() as session:
+        message = (await session.execute(select(Message))).scalars().one()
+    assert (message.status, message.failure_reason) == ("failed", "expired")

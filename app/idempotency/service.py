@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +28,11 @@ async def run_once(
     fingerprint: str,
     status_code: int,
     handler: Callable[[], Awaitable[BaseModel]],
-) -> JSONResponse:
+) -> Response:
     """Run `handler` unless this key was used before; store its answer with the key."""
     if key is None:
-        return _json(status_code, (await handler()).model_dump(mode="json"))
+        answer = await handler()
+        return Response(answer.model_dump_json(), status_code, media_type="application/json")
     record = await session.get(IdempotencyRecord, (clinic_id, key))
     if record is not None:
         if record.request_hash != fingerprint:

@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep
@@ -41,7 +41,7 @@ async def create_message(
     session: SessionDep,
     clock: ClockDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     async def handle() -> MessagesCreated:
         messages, skipped = await service.create_message(
             session, clinic_id=clinic.id, request=body, now=clock.now()
@@ -76,7 +76,7 @@ async def create_bulk(
     session: SessionDep,
     clock: ClockDep,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     async def handle() -> BulkResult:
         return await service.create_bulk(
             session, clinic_id=clinic.id, request=body, now=clock.now()

@@ -6,18 +6,26 @@ from fastapi import FastAPI
 from redis.asyncio import ConnectionPool
 
 from app import __version__
+from app.appointments.router import router as appointments_router
 from app.clinic_settings.router import router as settings_router
 from app.clinics.router import router as clinics_router
 from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
-from app.core.logging import configure_logging
+from app.core.logging import RequestLogMiddleware, configure_logging
+from app.deliveries.intake import ReportIntake
+from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.messages.router import router as messages_router
 from app.patients.router import router as patients_router
+from app.reminder_rules.router import router as reminder_rules_router
+from app.replies.router import router as replies_router
 from app.sms.router import router as sms_router
+from app.sms_info.router import router as sms_info_router
 from app.templates.router import router as templates_router
+from app.webhooks.fastpath import DeliveryReportFastPath
+from app.webhooks.router import router as webhooks_router
 
 REDIS_TIMEOUT_SECONDS = 2.0
 
@@ -41,6 +49,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.engine = create_engine(settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.redis = _redis_pool(settings.redis_url)
+        app.state.report_intake = ReportIntake(app.state.engine, app.state.redis)
         try:
             yield
         finally:
@@ -57,6 +66,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestLogMiddleware)
+    # Outermost: delivery reports skip the framework's per-request cost (see the module).
+    app.add_middleware(DeliveryReportFastPath)
     for router in (
         health_router,
         clinics_router,
@@ -64,7 +76,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         templates_router,
         sms_router,
         patients_router,
+        reminder_rules_router,
+        appointments_router,
         messages_router,
+        replies_router,
+        events_router,
+        sms_info_router,
+        webhooks_router,
     ):
         app.include_router(router)
     return app

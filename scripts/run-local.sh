@@ -35,6 +35,6 @@ fi
 "$BIN/arq" app.worker.WorkerSettings &
 children+=($!)
 echo "API on http://localhost:${PORT} (docs at /docs); Ctrl-C stops API and worker."
-"$BIN/uvicorn" app.main:app --host 0.0.0.0 --port "$PORT" &
+"$BIN/uvicorn" app.main:app --host 0.0.0.0 --port "$PORT" --no-access-log &
 children+=($!)
 wait -n "${children[@]}"

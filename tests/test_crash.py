@@ -90,6 +90,8 @@ def crash_settings(crash_database_url: str, link_server: FakeLinkServer) -> Sett
         send_batch_size=50,
         sending_stale_seconds=3,
         sweep_interval_seconds=15,
+        heartbeat_interval_seconds=5,
+        worker_dead_after_seconds=12,
     )
 
 
@@ -159,6 +161,8 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         "SEND_BATCH_SIZE": str(settings.send_batch_size),
         "SENDING_STALE_SECONDS": str(settings.sending_stale_seconds),
         "SWEEP_INTERVAL_SECONDS": str(settings.sweep_interval_seconds),
+        "HEARTBEAT_INTERVAL_SECONDS": str(settings.heartbeat_interval_seconds),
+        "WORKER_DEAD_AFTER_SECONDS": str(settings.worker_dead_after_seconds),
         "LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen(

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from app.core.phones import InvalidPhoneNumber, is_supported_country, parse_phone_number
+from app.replies.keywords import RESERVED_WORDS, is_keyword_word
 
 _SENDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,10}")
 
@@ -66,10 +67,20 @@ def _check_e164(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+def _check_reply_keyword(value: str) -> str:
+    word = value.strip()
+    if not is_keyword_word(word):
+        raise ValueError("one word of letters, at most 20")
+    if word.upper() in RESERVED_WORDS:
+        raise ValueError(f"{', '.join(sorted(RESERVED_WORDS))} are reserved for opting out and in")
+    return word.upper()
+
+
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 SenderName = Annotated[str, AfterValidator(_check_sender_name)]
 E164Number = Annotated[str, AfterValidator(_check_e164)]
+ReplyKeyword = Annotated[str, AfterValidator(_check_reply_keyword)]
 
 
 class StrictModel(BaseModel):
@@ -134,6 +145,20 @@ class SettingsFields(StrictModel):
     currency: str = Field(default="NOK", pattern=r"^[A-Z]{3}$")
     max_segments: int = Field(default=6, ge=1, le=20)
     reply_window_hours: int = Field(default=72, ge=1, le=720)
+    confirm_keyword: ReplyKeyword = Field(
+        default="JA",
+        description="A reply to a reminder or booking confirmation starting with this word "
+        "confirms the appointment (case-insensitive; stored in capitals)",
+    )
+    cancel_keyword: ReplyKeyword = Field(
+        default="NEI", description="Likewise, asks to cancel the appointment"
+    )
+
+    @model_validator(mode="after")
+    def _keywords_differ(self) -> Self:
+        if self.confirm_keyword == self.cancel_keyword:
+            raise ValueError("confirm_keyword and cancel_keyword must differ")
+        return self
 
     @field_validator("business_phone")
     @classmethod
@@ -169,6 +194,8 @@ class SettingsPatch(StrictModel):
     currency: str | None = None
     max_segments: int | None = None
     reply_window_hours: int | None = None
+    confirm_keyword: str | None = None
+    cancel_keyword: str | None = None
     provider_credentials: ProviderCredentials | None = None
 
 

@@ -16,7 +16,7 @@ from app.clinic_settings.schemas import (
     SettingsWrite,
     WebhookUrls,
 )
-from app.core.errors import NotFound, invalid_input_from
+from app.core.errors import InvalidInput, NotFound, invalid_input_from
 from app.messages import window
 
 _FLAT_FIELDS = tuple(name for name in SettingsFields.model_fields if name != "pause_rules")
@@ -122,7 +122,10 @@ async def patch_settings(
     changes = patch.model_dump(exclude_unset=True)
     merged = _current_fields(row)
     if "pause_rules" in changes:
-        merged["pause_rules"] = {**merged["pause_rules"], **changes.pop("pause_rules")}
+        pause_changes = changes.pop("pause_rules")
+        if pause_changes is None:
+            raise InvalidInput.for_field("pause_rules", "cannot be null", "null")
+        merged["pause_rules"] = {**merged["pause_rules"], **pause_changes}
     merged |= changes
     try:
         settings = SettingsWrite.model_validate(merged)

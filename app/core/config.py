@@ -35,7 +35,13 @@ class Settings(BaseSettings):
     send_batch_size: int = Field(default=1000, ge=1, le=1000)
     dispatch_lanes: int = Field(default=2, ge=1, le=8, description="Concurrent send loops")
     sending_stale_seconds: int = Field(
-        default=120, ge=1, description="After this long in `sending`, a message counts as sent"
+        default=30, ge=1, description="No claim younger than this is settled as abandoned"
+    )
+    worker_dead_after_seconds: int = Field(
+        default=60, ge=1, description="A worker whose heartbeat is this old has died"
+    )
+    longest_send_seconds: int = Field(
+        default=1800, ge=60, description="A claim older than this is settled, worker or not"
     )
     log_level: str = "INFO"
 

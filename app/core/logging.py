@@ -1,9 +1,21 @@
 import json
 import logging
+import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 _STANDARD_ATTRIBUTES = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+# Provider webhook URLs carry the clinic's secret; access logs must not.
+_WEBHOOK_SECRET = re.compile(r"(/v1/webhooks/[^/\s]+/)[^/\s?]+")
+
+
+def redact(text: str) -> str:
+    return _WEBHOOK_SECRET.sub(r"\1***", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -14,7 +26,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         entry |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES}
         if record.exc_info:
@@ -29,6 +41,46 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # arq's CLI installs its own handler; let its records reach ours instead, once.
-    for name in ("arq", "uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("arq", "uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # uvicorn's access log prints raw paths and query strings (phone numbers, webhook
+    # secrets); `log_request` logs the route template instead.
+    logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request URL at INFO; subscriber URLs may carry their own tokens.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+_request_logger = logging.getLogger("app.request")
+
+
+class RequestLogMiddleware:
+    """One line per request with the route template, never the raw path or query (plain
+    ASGI: `BaseHTTPMiddleware` costs about as much as a small endpoint)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def remember_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember_status)
+        finally:
+            _request_logger.info(
+                "%s %s %d",
+                scope["method"],
+                getattr(scope.get("route"), "path", "unmatched"),
+                status,
+                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+            )

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -25,11 +26,13 @@ from app.clinic_settings.service import send_window_rules
 from app.clinics.models import Clinic
 from app.core.db import bulk_update
 from app.core.jobs import PendingJob, enqueue_after_commit, take_pending_jobs
+from app.events.messages import record_message_status_events
 from app.messages.models import DeliveryState, FailureReason, MessageStatus, message_table
 from app.messages.service import dispatch_job
 from app.messages.window import SendKind, SendTime, compute_send_time, is_paused
 from app.providers.base import Accepted, Failed, FailureKind, OutboundSms, SendResult, SmsProvider
 from app.providers.registry import sender_for
+from app.worker.models import WorkerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,12 @@ RETRY_DELAYS = (
     timedelta(minutes=15),
 )
 MAX_ATTEMPTS = 10
+
+EXPIRED_CODE = "expired"
+EXPIRED_BEFORE_SENDING = Failed(
+    FailureKind.PERMANENT, "expired before it could be sent", EXPIRED_CODE
+)
+ADAPTER_FAILURE = Failed(FailureKind.UNKNOWN_OUTCOME, "provider adapter error")
 
 _message = message_table.c
 _settings = clinic_settings_table.c
@@ -109,7 +118,7 @@ async def _webhook_secrets(
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, limit: int
+    session: AsyncSession, *, now: datetime, limit: int, worker_id: str
 ) -> tuple[list[ClaimedMessage], dict[uuid.UUID, ClinicSettings]]:
     """Mark up to `limit` due messages `sending` in one statement; give back paused ones."""
     # A materialized CTE runs the locking SELECT once; an IN (subquery … LIMIT) may be
@@ -121,6 +130,7 @@ async def claim_due(
             _message.status == MessageStatus.PENDING,
             _message.next_attempt_at <= now,
             _message.expires_at > now,
+            _message.to_number.is_not(None),
             _settings.sms_enabled.is_(True),
         )
         .order_by(_message.next_attempt_at)
@@ -132,7 +142,12 @@ async def claim_due(
     claim = (
         update(message_table)
         .where(_message.id == due.c.id, _message.status == MessageStatus.PENDING)
-        .values(status=MessageStatus.SENDING, claimed_at=now, attempts=_message.attempts + 1)
+        .values(
+            status=MessageStatus.SENDING,
+            claimed_at=now,
+            claimed_by=worker_id,
+            attempts=_message.attempts + 1,
+        )
         .returning(
             _message.id,
             _message.clinic_id,
@@ -222,21 +237,40 @@ def _outbound(message: ClaimedMessage, settings: ClinicSettings) -> OutboundSms 
 
 
 async def _send_for_clinic(
-    provider: SmsProvider, messages: Sequence[ClaimedMessage], settings: ClinicSettings
+    provider: SmsProvider,
+    messages: Sequence[ClaimedMessage],
+    settings: ClinicSettings,
+    now: Callable[[], datetime],
 ) -> list[SendResult]:
     prepared = [_outbound(message, settings) for message in messages]
     outbound = [item for item in prepared if isinstance(item, OutboundSms)]
     sent: list[SendResult] = []
     for start in range(0, len(outbound), provider.max_batch_size):
         chunk = outbound[start : start + provider.max_batch_size]
+        sent += await _send_chunk(provider, chunk, now())
+    answers = iter(sent)
+    return [item if isinstance(item, Failed) else next(answers) for item in prepared]
+
+
+async def _send_chunk(
+    provider: SmsProvider, chunk: Sequence[OutboundSms], now: datetime
+) -> list[SendResult]:
+    """One provider call; messages whose window closed while earlier chunks went are kept back."""
+    results: dict[int, SendResult] = {
+        index: EXPIRED_BEFORE_SENDING for index, sms in enumerate(chunk) if sms.expires_at <= now
+    }
+    live = [sms for index, sms in enumerate(chunk) if index not in results]
+    answers: list[SendResult] = []
+    if live:
         try:
-            sent += await provider.send_batch(chunk)
+            answers = await provider.send_batch(live)
         except Exception:
             # The request may have gone out: at most once means never retrying these.
             logger.exception("provider %s raised; outcome unknown", provider.name)
-            sent += [Failed(FailureKind.UNKNOWN_OUTCOME, "provider adapter error")] * len(chunk)
-    answers = iter(sent)
-    return [item if isinstance(item, Failed) else next(answers) for item in prepared]
+        if len(answers) != len(live):
+            answers = [ADAPTER_FAILURE] * len(live)
+    remaining = iter(answers)
+    return [results.get(index) or next(remaining) for index in range(len(chunk))]
 
 
 def _classify(
@@ -253,10 +287,15 @@ def _classify(
     elif result.kind is FailureKind.UNKNOWN_OUTCOME:
         outcome.unknown.append({"id": message.id, "failure_detail": result.reason})
     elif result.kind is FailureKind.PERMANENT:
+        reason = (
+            FailureReason.EXPIRED
+            if result.code == EXPIRED_CODE
+            else FailureReason.PROVIDER_REJECTED
+        )
         outcome.failed.append(
             {
                 "id": message.id,
-                "failure_reason": FailureReason.PROVIDER_REJECTED.value,
+                "failure_reason": reason.value,
                 "failure_detail": result.reason,
             }
         )
@@ -299,6 +338,8 @@ async def _record(
         where=sending,
         values={"status": MessageStatus.PENDING},
     )
+    finished = (*outcome.accepted, *outcome.unknown, *outcome.failed)
+    await record_message_status_events(session, [row["id"] for row in finished], now=now)
     for send_at in {row["next_attempt_at"].replace(microsecond=0) for row in outcome.retry}:
         enqueue_after_commit(session, dispatch_job(send_at))
 
@@ -315,10 +356,11 @@ async def dispatch_batch(
     provider_for: ProviderBuilder,
     limit: int,
     after_commit: Callable[[list[PendingJob]], Awaitable[None]],
+    worker_id: str,
 ) -> DispatchStats:
     """Claim one batch, send it, record it. Answers what happened."""
     async with sessionmaker() as session, session.begin():
-        claimed, settings = await claim_due(session, now=now(), limit=limit)
+        claimed, settings = await claim_due(session, now=now(), limit=limit, worker_id=worker_id)
         secrets = await _webhook_secrets(session, set(settings))
         jobs = take_pending_jobs(session)
     await after_commit(jobs)
@@ -333,24 +375,63 @@ async def dispatch_batch(
     }
     results = await asyncio.gather(
         *(
-            _send_for_clinic(providers[clinic_id], messages, settings[clinic_id])
+            _send_for_clinic(providers[clinic_id], messages, settings[clinic_id], now)
             for clinic_id, messages in by_clinic.items()
         )
     )
     finished = now()
-    async with sessionmaker() as session, session.begin():
-        for (clinic_id, messages), clinic_results in zip(by_clinic.items(), results, strict=True):
-            outcome = Outcome()
-            for message, result in zip(messages, clinic_results, strict=True):
-                _classify(outcome, message, result, settings[clinic_id], finished)
-            await _record(session, outcome, provider_name=providers[clinic_id].name, now=finished)
-            stats.accepted += len(outcome.accepted)
-            stats.unknown += len(outcome.unknown)
-            stats.failed += len(outcome.failed)
-            stats.retried += len(outcome.retry)
-        jobs = take_pending_jobs(session)
+    outcomes = {
+        clinic_id: _outcome_of(messages, clinic_results, settings[clinic_id], finished)
+        for (clinic_id, messages), clinic_results in zip(by_clinic.items(), results, strict=True)
+    }
+    names = {clinic_id: provider.name for clinic_id, provider in providers.items()}
+    jobs = await _record_with_retry(sessionmaker, outcomes, names, finished)
     await after_commit(jobs)
+    for outcome in outcomes.values():
+        stats.accepted += len(outcome.accepted)
+        stats.unknown += len(outcome.unknown)
+        stats.failed += len(outcome.failed)
+        stats.retried += len(outcome.retry)
     return stats
+
+
+def _outcome_of(
+    messages: Sequence[ClaimedMessage],
+    results: Sequence[SendResult],
+    settings: ClinicSettings,
+    now: datetime,
+) -> Outcome:
+    outcome = Outcome()
+    for message, result in zip(messages, results, strict=True):
+        _classify(outcome, message, result, settings, now)
+    return outcome
+
+
+RECORD_ATTEMPTS = 3
+
+
+async def _record_with_retry(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    outcomes: dict[uuid.UUID, Outcome],
+    provider_names: dict[uuid.UUID, str],
+    now: datetime,
+) -> list[PendingJob]:
+    """The results must land: a lost record leaves sent messages to be settled as unknown.
+    A locked SQLite file or a PostgreSQL deadlock gets two more tries."""
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            async with sessionmaker() as session, session.begin():
+                for clinic_id, outcome in outcomes.items():
+                    await _record(
+                        session, outcome, provider_name=provider_names[clinic_id], now=now
+                    )
+                return take_pending_jobs(session)
+        except OperationalError:
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            logger.warning("recording a batch failed (attempt %d); retrying", attempt)
+            await asyncio.sleep(0.2 * attempt)
+    return []
 
 
 async def expire_overdue(session: AsyncSession, *, now: datetime) -> int:
@@ -359,23 +440,51 @@ async def expire_overdue(session: AsyncSession, *, now: datetime) -> int:
         update(message_table)
         .where(_message.status == MessageStatus.PENDING, _message.expires_at <= now)
         .values(status=MessageStatus.FAILED, failure_reason=FailureReason.EXPIRED, failed_at=now)
+        .returning(_message.id)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    expired = list(result.scalars())
+    await record_message_status_events(session, expired, now=now)
+    return len(expired)
 
 
-async def settle_abandoned_sends(session: AsyncSession, *, now: datetime, after: timedelta) -> int:
-    """A message left in `sending` by a dead worker may have gone out: sent, delivery unknown."""
+async def settle_abandoned_sends(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    grace: timedelta,
+    worker_dead_after: timedelta,
+    longest_send: timedelta,
+) -> int:
+    """A message left in `sending` may have gone out: it becomes sent, delivery unknown.
+
+    Left means: claimed more than `grace` ago by a worker whose heartbeat has stopped, or
+    claimed longer ago than any send may take. A live, slow worker keeps its claims."""
+    live_workers = select(col(WorkerStatus.worker_id)).where(
+        col(WorkerStatus.last_beat_at) > now - worker_dead_after
+    )
+    abandoned = or_(
+        _message.claimed_by.is_(None),
+        _message.claimed_by.not_in(live_workers.scalar_subquery()),
+        _message.claimed_at <= now - longest_send,
+    )
     result = await session.execute(
         update(message_table)
-        .where(_message.status == MessageStatus.SENDING, _message.claimed_at <= now - after)
+        .where(
+            _message.status == MessageStatus.SENDING,
+            _message.claimed_at <= now - grace,
+            abandoned,
+        )
         .values(
             status=MessageStatus.SENT,
             sent_at=_message.claimed_at,
             delivery=_delivery_unless_final(DeliveryState.UNKNOWN),
             failure_detail="the worker stopped while sending; the provider's answer was lost",
         )
+        .returning(_message.id)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    settled = list(result.scalars())
+    await record_message_status_events(session, settled, now=now)
+    return len(settled)
 
 
 async def upcoming_send_times(

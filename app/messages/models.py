@@ -77,12 +77,15 @@ class Message(SQLModel, table=True):
         default=None, foreign_key="patient.id", ondelete="SET NULL"
     )
     patient_no: str | None = Field(default=None, max_length=50)
-    patient_name: str | None = Field(default=None, max_length=200)
+    patient_name: str | None = Field(default=None, max_length=250)
     recipient_role: str = Field(max_length=10)
-    recipient_name: str | None = Field(default=None, max_length=200)
+    recipient_name: str | None = Field(default=None, max_length=250)
     to_number: str | None = Field(default=None, max_length=16)
     type: str = Field(max_length=30)
     appointment_id: str | None = Field(default=None, max_length=100)
+    # The appointment's start when the message was made: a reply to a reminder for a time
+    # that has since moved confirms nothing.
+    appointment_start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     practitioner: str | None = Field(default=None, max_length=100)
     allow_reply: bool = False
     text: str | None = None
@@ -100,6 +103,7 @@ class Message(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     attempts: int = 0
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=100)
     provider: str | None = Field(default=None, max_length=20)
     # Not indexed: every provider echoes our id (LINK refId, Sinch client_reference, and the
     # Twilio callback URL), so reports never look messages up by the provider's id.

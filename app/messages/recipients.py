@@ -95,6 +95,8 @@ def patient_recipients(
         )
         if reason is None and recipient.role is RecipientRole.GUARDIAN and not recipient.wants_sms:
             reason = "no_consent"
+        if reason is None and recipient.number in {taken.number for taken in chosen}:
+            reason = "duplicate"  # a child registered with a parent's mobile: one SMS, not two
         if reason is None:
             chosen.append(recipient)
         else:

@@ -1,9 +1,9 @@
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 
 from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep
@@ -102,8 +102,8 @@ async def list_messages(
     to: Annotated[str | None, Query(description="A phone number, national or E.164")] = None,
     practitioner: str | None = None,
     appointment_id: str | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(description="Free text in the text or names")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,

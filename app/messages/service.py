@@ -9,9 +9,11 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.appointments.lookup import appointment_merge_values, find_appointment
+from app.appointments.models import Appointment, AppointmentStatus
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import get_clinic_settings, send_window_rules
@@ -66,6 +68,8 @@ class Content:
     send_at: datetime
     kind: SendKind
     request: MessageContent
+    appointment_start_at: datetime | None = None
+    appointment_patient_id: uuid.UUID | None = None
 
 
 async def _template_source(
@@ -139,10 +143,52 @@ async def _resolve_content(
     except TemplateSyntaxError as exc:
         raise templates_service.syntax_error(exc, field="text") from exc
     _check_merge_values(request)
+    request, appointment = await _with_appointment(session, clinic_id, settings, request, now)
     send_after, expires_at, send_at, kind = _timing(request, message_type, settings, now)
     return Content(
-        message_type, template, allow_reply, send_after, expires_at, send_at, kind, request
+        message_type,
+        template,
+        allow_reply,
+        send_after,
+        expires_at,
+        send_at,
+        kind,
+        request,
+        appointment.start_at if appointment else None,
+        appointment.patient_id if appointment else None,
     )
+
+
+async def _with_appointment(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    settings: ClinicSettings,
+    request: MessageContent,
+    now: datetime,
+) -> tuple[MessageContent, Appointment | None]:
+    """A stored appointment fills in [Tidspunkt], the practitioner and (when it is still ahead)
+    the expiry, where the caller left them out."""
+    if request.appointment_id is None:
+        return request, None
+    appointment = await find_appointment(
+        session, clinic_id=clinic_id, appointment_id=request.appointment_id
+    )
+    if appointment is None:
+        return request, None
+    if request.template_type in ANCHORED_TYPES:
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise Conflict(f"The appointment is {appointment.status}: no reminder for it.")
+        if appointment.start_at <= now:
+            raise Conflict("The appointment has already started: no reminder for it.")
+    tz = ZoneInfo(settings.time_zone)
+    changes: dict[str, Any] = {
+        "merge_values": {"Tidspunkt": appointment_merge_values(appointment, tz)["Tidspunkt"]}
+        | request.merge_values,
+        "practitioner": request.practitioner or appointment.practitioner,
+    }
+    if request.expires_at is None and appointment.start_at > (request.send_after or now):
+        changes["expires_at"] = appointment.start_at
+    return request.model_copy(update=changes), appointment
 
 
 def _merge_values(
@@ -215,6 +261,7 @@ def _new_message_row(
         "to_number": recipient.number,
         "type": content.type,
         "appointment_id": content.request.appointment_id,
+        "appointment_start_at": content.appointment_start_at,
         "practitioner": content.request.practitioner,
         "allow_reply": content.allow_reply,
         "text": text,
@@ -275,6 +322,7 @@ async def create_message(
     else:
         assert request.patient_no is not None
         patient = await _patient_for_request(session, clinic_id, request.patient_no)
+        _check_appointment_patient(content, [patient.id])
         recipients, skipped = patient_recipients(
             patient,
             message_type=content.type,
@@ -323,6 +371,15 @@ async def _patient_for_request(
         ) from exc
 
 
+def _check_appointment_patient(content: Content, patient_ids: Sequence[uuid.UUID]) -> None:
+    """Never text one patient another patient's appointment time."""
+    expected = content.appointment_patient_id
+    if expected is not None and any(patient_id != expected for patient_id in patient_ids):
+        raise InvalidInput.for_field(
+            "appointment_id", "the appointment is another patient's", "other_patient"
+        )
+
+
 def _include_guardians(request: MessageContent, settings: ClinicSettings) -> bool:
     if request.include_guardians is None:
         return settings.include_guardians
@@ -344,6 +401,7 @@ async def create_bulk(
     patients = await patients_service.get_patients_by_number(
         session, clinic_id=clinic_id, patient_nos=request.patient_nos
     )
+    _check_appointment_patient(content, [patient.id for patient in patients.values()])
     policy = ReminderPolicy(settings.reminder_policy)
     include_guardians = _include_guardians(request, settings)
     analyses: dict[str, TextAnalysis] = {}
@@ -416,12 +474,20 @@ async def cancel_message(
     session: AsyncSession, *, clinic_id: uuid.UUID, message_id: uuid.UUID, now: datetime
 ) -> Message:
     message = await get_message(session, clinic_id=clinic_id, message_id=message_id)
-    await session.refresh(message, with_for_update=True)
-    status = MessageStatus(message.status)
-    if status is not MessageStatus.PENDING:
+    # Guarded by status in the UPDATE itself: a worker may claim the row after our read.
+    cancelled = await session.execute(
+        update(message_table)
+        .where(
+            message_table.c.id == message_id,
+            message_table.c.clinic_id == clinic_id,
+            message_table.c.status == MessageStatus.PENDING,
+        )
+        .values(status=MessageStatus.CANCELLED, cancelled_at=now)
+    )
+    await session.refresh(message)
+    if cancelled.rowcount == 0:  # type: ignore[attr-defined]
+        status = MessageStatus(message.status)
         raise Conflict(f"Only pending messages can be cancelled; {_CANNOT_CANCEL[status]}.")
-    message.status = MessageStatus.CANCELLED
-    message.cancelled_at = now
     return message
 
 
@@ -457,12 +523,13 @@ def _filtered(statement: Select[Message], filters: MessageFilters, country: str)
     if filters.created_to:
         statement = statement.where(table.created_at < filters.created_to)
     if filters.q:
-        pattern = f"%{filters.q.lower()}%"
+        needle = filters.q.lower()
         statement = statement.where(
             or_(
-                func.lower(table.text).like(pattern),
-                func.lower(table.recipient_name).like(pattern),
-                func.lower(table.patient_name).like(pattern),
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (table.text, table.recipient_name, table.patient_name)
+                )
             )
         )
     return statement
@@ -492,7 +559,9 @@ async def list_messages(
         created_at, last_id = decode_cursor(cursor, 2)
         try:
             after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
-        except (TypeError, ValueError) as exc:
+            if after[0].tzinfo is None:
+                raise ValueError("naive time in cursor")
+        except (AttributeError, TypeError, ValueError) as exc:
             raise InvalidInput.for_field(
                 "cursor", "not a cursor from this API", "bad_cursor"
             ) from exc

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,10 @@ from app.messages.service import DISPATCH_JOB, dispatch_job
 logger = logging.getLogger(__name__)
 
 SWEEP_JOB = "messages.sweep"
-MAX_BATCHES_PER_JOB = 50
+# A lane stops claiming after this long and a fresh job carries on: jobs stay far from
+# their timeout, which would cancel a batch between its send and its record.
+LANE_TIME_BUDGET_SECONDS = 60.0
+DISPATCH_TIMEOUT_SECONDS = 600
 WAKE_UP_HORIZON = timedelta(minutes=10)
 
 JobContext = dict[str, Any]
@@ -34,13 +38,15 @@ async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
     async def push(jobs: list[PendingJob]) -> None:
         await push_jobs(redis, jobs)
 
-    for _ in range(MAX_BATCHES_PER_JOB):
+    started = time.monotonic()
+    while time.monotonic() - started < LANE_TIME_BUDGET_SECONDS:
         stats = await dispatch_batch(
             ctx["sessionmaker"],
             now=ctx["clock"].now,
             provider_for=ctx["providers"].build,
             limit=ctx["settings"].send_batch_size,
             after_commit=push,
+            worker_id=ctx["status"].worker_id,
         )
         total.add(stats)
         if stats.claimed == 0:
@@ -65,10 +71,16 @@ async def sweep(ctx: JobContext) -> dict[str, int]:
     """The database is the truth: expire what is overdue, settle abandoned sends, and wake
     the worker again for everything due soon, in case Redis lost the deferred jobs."""
     now = ctx["clock"].now()
-    stale_after = timedelta(seconds=ctx["settings"].sending_stale_seconds)
+    config = ctx["settings"]
     async for session in session_scope(ctx["sessionmaker"]):
         expired = await expire_overdue(session, now=now)
-        settled = await settle_abandoned_sends(session, now=now, after=stale_after)
+        settled = await settle_abandoned_sends(
+            session,
+            now=now,
+            grace=timedelta(seconds=config.sending_stale_seconds),
+            worker_dead_after=timedelta(seconds=config.worker_dead_after_seconds),
+            longest_send=timedelta(seconds=config.longest_send_seconds),
+        )
         send_times = await upcoming_send_times(session, now=now, horizon=WAKE_UP_HORIZON)
     await push_jobs(ctx["redis"], [dispatch_job(moment) for moment in send_times])
     if expired or settled:

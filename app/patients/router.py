@@ -9,6 +9,7 @@ from app.patients.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     MAX_PATIENT_NO_LENGTH,
+    PatientDetail,
     PatientList,
     PatientPublic,
     PatientWrite,
@@ -52,9 +53,11 @@ async def put_patient(
 @router.get("/{patient_no}")
 async def get_patient(
     patient_no: PatientNo, clinic: CurrentClinic, session: SessionDep
-) -> PatientPublic:
+) -> PatientDetail:
+    """The patient, with the state of their latest recall message."""
     patient = await service.get_patient(session, clinic_id=clinic.id, patient_no=patient_no)
-    return service.to_public(patient)
+    recall = await service.latest_recall(session, clinic_id=clinic.id, patient_id=patient.id)
+    return service.to_detail(patient, recall)
 
 
 @router.get("")

@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -64,6 +65,24 @@ class GuardianPublic(BaseModel):
     wants_sms: bool
 
 
+class RecallState(StrEnum):
+    """The seed's recall icons: ready to go, sent, delivered; or failed, cancelled."""
+
+    READY = "ready"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class RecallStatus(BaseModel):
+    state: RecallState
+    message_id: uuid.UUID
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+
+
 class PatientPublic(BaseModel):
     patient_no: str
     first_name: str
@@ -79,6 +98,14 @@ class PatientPublic(BaseModel):
     opted_out_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class PatientDetail(PatientPublic):
+    """One patient, as GET /v1/patients/{patient_no} shows it."""
+
+    recall: RecallStatus | None = Field(
+        description="The latest recall message (`recall` template); null if none was made"
+    )
 
 
 class PatientList(BaseModel):

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import httpx
 
-from app.providers.base import Accepted, Failed, FailureKind, SendResult
+from app.providers.base import Accepted, Failed, FailureKind, OutboundSms, SendResult
 
 logger = logging.getLogger(__name__)
 
@@ -221,3 +221,51 @@ def log_result(label: str, message_id: str, result: SendResult) -> None:
             "reason": result.reason,
         },
     )
+
+
+class PerMessageProvider:
+    """An adapter whose provider takes one message per request: it checks the credentials
+    once, then sends with bounded concurrency and logs each outcome. Subclasses set `name`,
+    `label` and `required_credentials`, and implement `_send_one`."""
+
+    name: str
+    label: str
+    required_credentials: tuple[str, ...]
+    max_batch_size = 1000
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        credentials: Mapping[str, str],
+        callback_url: str | None,
+        timeout: float = 10.0,
+        concurrency: int = 8,
+        clock: Clock = utc_now,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._credentials = dict(credentials)
+        self._callback_url = callback_url
+        self._timeout = timeout
+        self._concurrency = concurrency
+        self._clock = clock
+
+    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+        missing = missing_credentials(self._credentials, self.required_credentials)
+        if missing:
+            reason = f"{self.label} credentials are incomplete: {', '.join(missing)}"
+            return failed_for_all(len(messages), Failed(PERMANENT, reason))
+        return await gather_bounded(
+            messages, self._send_logged, limit=self._concurrency, label=self.label
+        )
+
+    async def _send_logged(self, sms: OutboundSms) -> SendResult:
+        result = await self._send_one(sms)
+        log_result(self.label, sms.message_id, result)
+        return result
+
+    async def _send_one(self, sms: OutboundSms) -> SendResult:
+        raise NotImplementedError

@@ -1,6 +1,6 @@
 """Pick and build the adapter a clinic's settings ask for."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import httpx
@@ -8,8 +8,15 @@ import httpx
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ProviderName
 from app.clinic_settings.service import webhook_urls
-from app.core.config import Settings
-from app.providers.base import SenderKind, SmsProvider
+from app.core.config import Environment, Settings
+from app.providers.base import (
+    Failed,
+    FailureKind,
+    OutboundSms,
+    SenderKind,
+    SendResult,
+    SmsProvider,
+)
 from app.providers.linkmobility import LinkMobilityProvider
 from app.providers.sandbox import ReportSink, SandboxProvider
 from app.providers.sinch import SinchProvider
@@ -29,6 +36,20 @@ def sender_for(settings: ClinicSettings, allow_reply: bool) -> tuple[str, Sender
     if settings.provider == ProviderName.SANDBOX:
         return SANDBOX_SENDER, SenderKind.ALPHANUMERIC
     return None
+
+
+class NoProvider:
+    """Production never fakes delivery: a clinic still on the sandbox sends nothing and
+    every message fails with a reason staff can act on."""
+
+    name = "none"
+    max_batch_size = 1000
+    refusal = Failed(
+        FailureKind.PERMANENT, "no SMS provider is configured for this clinic (settings)"
+    )
+
+    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+        return [self.refusal] * len(messages)
 
 
 class ProviderFactory:
@@ -75,5 +96,7 @@ class ProviderFactory:
                     delivery_url,
                     clock=self._now,
                 )
+            case _ if self._config.environment is Environment.PRODUCTION:
+                return NoProvider()
             case _:
                 return SandboxProvider(self._report_sink, self._now)

@@ -6,7 +6,7 @@ texts differ; the requests run with bounded concurrency. Errors: HTTP 400/403 ca
 perform", but only 503 is trusted as a refusal (see STATUS_OUTCOMES).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -18,18 +18,13 @@ from app.providers.http import (
     PERMANENT,
     RETRYABLE,
     BearerAuth,
-    Clock,
     KindAndReason,
-    failed_for_all,
+    PerMessageProvider,
     failure_for_status,
-    gather_bounded,
-    log_result,
-    missing_credentials,
     post,
     provider_code,
     read_json,
     unreadable_answer,
-    utc_now,
 )
 
 LABEL = "Sinch"
@@ -59,43 +54,11 @@ STATUS_OUTCOMES: Mapping[int, KindAndReason] = {
 }
 
 
-class SinchProvider:
+class SinchProvider(PerMessageProvider):
     name = "sinch"
+    label = LABEL
+    required_credentials = REQUIRED_CREDENTIALS
     max_batch_size = BATCH_LIMIT
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        base_url: str,
-        credentials: Mapping[str, str],
-        delivery_callback_url: str | None,
-        timeout: float = 10.0,
-        concurrency: int = 8,
-        clock: Clock = utc_now,
-    ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        self._http = http
-        self._base_url = base_url.rstrip("/")
-        self._credentials = dict(credentials)
-        self._callback_url = delivery_callback_url
-        self._timeout = timeout
-        self._concurrency = concurrency
-        self._clock = clock
-
-    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        missing = missing_credentials(self._credentials, REQUIRED_CREDENTIALS)
-        if missing:
-            reason = f"Sinch credentials are incomplete: {', '.join(missing)}"
-            return failed_for_all(len(messages), Failed(PERMANENT, reason))
-        return await gather_bounded(
-            messages, self._send_logged, limit=self._concurrency, label=LABEL
-        )
-
-    async def _send_logged(self, sms: OutboundSms) -> SendResult:
-        result = await self._send_one(sms)
-        log_result(LABEL, sms.message_id, result)
-        return result
 
     async def _send_one(self, sms: OutboundSms) -> SendResult:
         response = await post(

@@ -5,9 +5,9 @@ with bounded concurrency and HTTP Basic auth (account SID : auth token). Error b
 `{"code", "message", "more_info", "status"}`; the numeric `code` decides first.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -16,20 +16,15 @@ from app.providers.http import (
     COMMON_STATUS_OUTCOMES,
     PERMANENT,
     RETRYABLE,
-    Clock,
     KindAndReason,
+    PerMessageProvider,
     clamp,
-    failed_for_all,
     failure_for_status,
-    gather_bounded,
-    log_result,
-    missing_credentials,
     post,
     provider_code,
     read_json,
     seconds_until,
     unreadable_answer,
-    utc_now,
 )
 
 LABEL = "Twilio"
@@ -68,43 +63,11 @@ STATUS_OUTCOMES: Mapping[int, KindAndReason] = {
 }
 
 
-class TwilioProvider:
+class TwilioProvider(PerMessageProvider):
     name = "twilio"
+    label = LABEL
+    required_credentials = REQUIRED_CREDENTIALS
     max_batch_size = BATCH_LIMIT
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        base_url: str,
-        credentials: Mapping[str, str],
-        status_callback_url: str | None,
-        timeout: float = 10.0,
-        concurrency: int = 8,
-        clock: Clock = utc_now,
-    ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        self._http = http
-        self._base_url = base_url.rstrip("/")
-        self._credentials = dict(credentials)
-        self._callback_url = status_callback_url
-        self._timeout = timeout
-        self._concurrency = concurrency
-        self._clock = clock
-
-    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        missing = missing_credentials(self._credentials, REQUIRED_CREDENTIALS)
-        if missing:
-            reason = f"Twilio credentials are incomplete: {', '.join(missing)}"
-            return failed_for_all(len(messages), Failed(PERMANENT, reason))
-        return await gather_bounded(
-            messages, self._send_logged, limit=self._concurrency, label=LABEL
-        )
-
-    async def _send_logged(self, sms: OutboundSms) -> SendResult:
-        result = await self._send_one(sms)
-        log_result(LABEL, sms.message_id, result)
-        return result
 
     async def _send_one(self, sms: OutboundSms) -> SendResult:
         response = await post(
@@ -137,8 +100,14 @@ class TwilioProvider:
             "ValidityPeriod": str(validity_period(sms.expires_at, now)),
         }
         if self._callback_url:
-            form["StatusCallback"] = self._callback_url
+            form["StatusCallback"] = status_callback(self._callback_url, sms.message_id)
         return form
+
+
+def status_callback(url: str, message_id: str) -> str:
+    """Our id rides in the callback URL: Twilio's reports name only its own MessageSid."""
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode({'message_id': message_id})}"
 
 
 def validity_period(expires_at: datetime, now: datetime) -> int:

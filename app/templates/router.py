@@ -77,9 +77,10 @@ async def preview_template(
     clock: ClockDep,
     body: PreviewRequest | None = None,
 ) -> TemplatePreview:
-    """Render the saved text, or an unsaved `text`, with sample values (overridden by
-    `values`). Over the clinic's `max_segments` is still 200, with
-    `analysis.exceeds_max_segments: true`."""
+    """Render the saved text, or an unsaved `text`, with sample values, overridden by a real
+    patient's names (`patient_no`) and an appointment's time, practitioner and patient
+    (`appointment_id`), and those by `values`. Over the clinic's `max_segments` is still 200,
+    with `analysis.exceeds_max_segments: true`."""
     body = body or PreviewRequest()
     return await service.preview_template(
         session,
@@ -88,4 +89,6 @@ async def preview_template(
         text=body.text,
         values=body.values,
         now=clock.now(),
+        patient_no=body.patient_no,
+        appointment_id=body.appointment_id,
     )

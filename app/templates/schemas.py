@@ -62,6 +62,14 @@ class PreviewRequest(StrictModel):
     values: MergeValues | None = Field(
         default=None, description="Merge values overriding the sample values"
     )
+    patient_no: str | None = Field(
+        default=None, max_length=50, description="Use this patient's names"
+    )
+    appointment_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Use this appointment's time, practitioner and patient",
+    )
 
 
 class TemplateWarning(BaseModel):

@@ -4,14 +4,19 @@ before a new type existed) shows our default until the clinic saves or resets it
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.appointments.lookup import appointment_merge_values, find_appointment
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import get_clinic_settings
-from app.core.errors import FieldError, InvalidInput
+from app.core.errors import FieldError, InvalidInput, NotFound
 from app.core.models import utc_now
+from app.core.phones import format_for_display
+from app.patients import service as patients_service
+from app.patients.models import Patient
 from app.sms.service import public_analysis
 from app.sms.text import analyze
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
@@ -214,6 +219,50 @@ def _render(parsed: ParsedTemplate, values: Mapping[str, str]) -> str:
         raise syntax_error(exc, field=f"values.{exc.field}") from exc
 
 
+async def _patient_values(
+    session: AsyncSession, clinic_id: uuid.UUID, patient_no: str
+) -> dict[str, str]:
+    try:
+        patient = await patients_service.get_patient(
+            session, clinic_id=clinic_id, patient_no=patient_no
+        )
+    except NotFound as exc:
+        raise InvalidInput.for_field(
+            "patient_no", "no patient with this number", "unknown"
+        ) from exc
+    return {"Fornavn": patient.first_name, "Etternavn": patient.last_name}
+
+
+async def _record_values(
+    session: AsyncSession,
+    settings: ClinicSettings,
+    patient_no: str | None,
+    appointment_id: str | None,
+) -> dict[str, str]:
+    """Real values from a stored patient and/or appointment, and the clinic's phone."""
+    clinic_id = settings.clinic_id
+    values: dict[str, str] = {}
+    if appointment_id is not None:
+        appointment = await find_appointment(
+            session, clinic_id=clinic_id, appointment_id=appointment_id
+        )
+        if appointment is None:
+            raise InvalidInput.for_field("appointment_id", "no appointment with this id", "unknown")
+        values |= appointment_merge_values(appointment, ZoneInfo(settings.time_zone))
+        patient = await session.get(Patient, appointment.patient_id)
+        if patient_no is None and patient is not None:
+            patient_no = patient.patient_no
+        elif patient is None or patient.patient_no != patient_no:
+            raise InvalidInput.for_field(
+                "appointment_id", "the appointment is another patient's", "other_patient"
+            )
+    if patient_no is not None:
+        values |= await _patient_values(session, clinic_id, patient_no)
+    if values and settings.business_phone:
+        values["Businessphone"] = format_for_display(settings.business_phone, settings.country)
+    return values
+
+
 async def preview_template(
     session: AsyncSession,
     *,
@@ -222,17 +271,21 @@ async def preview_template(
     text: str | None,
     values: MergeValues | None,
     now: datetime,
+    patient_no: str | None = None,
+    appointment_id: str | None = None,
 ) -> TemplatePreview:
-    """Render the saved text (or `text`, unsaved) with sample values overridden by `values`."""
+    """Render the saved text (or `text`, unsaved) with sample values overridden by the
+    given patient's and appointment's values, and those by `values`."""
     if text is None:
         text = (
             await get_template(session, clinic_id=clinic_id, template_type=template_type, now=now)
         ).text
     parsed = _parse(text)
-    given = values.model_dump(exclude_none=True) if values is not None else {}
-    merged = {**SAMPLE_VALUES, **given}
-    rendered = _render(parsed, merged)
     settings = await get_clinic_settings(session, clinic_id)
+    real = await _record_values(session, settings, patient_no, appointment_id)
+    given = values.model_dump(exclude_none=True) if values is not None else {}
+    merged = {**SAMPLE_VALUES, **real, **given}
+    rendered = _render(parsed, merged)
     return TemplatePreview(
         type=template_type,
         template_text=text,

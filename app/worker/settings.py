@@ -17,6 +17,7 @@ from app.core.db import create_engine, create_sessionmaker, session_scope
 from app.core.logging import configure_logging
 from app.deliveries import tasks as delivery_tasks
 from app.deliveries.service import DeliveryReport
+from app.events import tasks as event_tasks
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
 from app.providers.sandbox import DELIVERY_DELAY
@@ -89,11 +90,23 @@ class WorkerSettings:
     on_startup = startup
     on_shutdown = shutdown
     functions: ClassVar[list[Function]] = [
-        func(message_tasks.dispatch, name=message_tasks.DISPATCH_JOB, timeout=300, max_tries=3),
+        func(
+            message_tasks.dispatch,
+            name=message_tasks.DISPATCH_JOB,
+            timeout=message_tasks.DISPATCH_TIMEOUT_SECONDS,
+            max_tries=3,
+        ),
         func(delivery_tasks.apply_reports, name=delivery_tasks.APPLY_REPORTS_JOB, timeout=60),
+        func(delivery_tasks.apply_stored, name=delivery_tasks.APPLY_STORED_JOB, timeout=120),
+        func(event_tasks.deliver, name=event_tasks.DELIVER_JOB, timeout=600, max_tries=3),
     ]
     cron_jobs: ClassVar[list[CronJob]] = [
-        cron(heartbeat, name="worker.heartbeat", second=_every(15), run_at_startup=False),
+        cron(
+            heartbeat,
+            name="worker.heartbeat",
+            second=_every(get_settings().heartbeat_interval_seconds),
+            run_at_startup=False,
+        ),
         cron(
             message_tasks.sweep,
             name=message_tasks.SWEEP_JOB,
@@ -101,6 +114,22 @@ class WorkerSettings:
             unique=True,
             run_at_startup=True,
             timeout=120,
+        ),
+        cron(
+            delivery_tasks.sweep,
+            name=delivery_tasks.SWEEP_JOB,
+            second=_every(get_settings().sweep_interval_seconds),
+            unique=True,
+            run_at_startup=True,
+            timeout=120,
+        ),
+        cron(
+            event_tasks.sweep,
+            name=event_tasks.SWEEP_JOB,
+            second=_every(get_settings().sweep_interval_seconds),
+            unique=True,
+            run_at_startup=True,
+            timeout=60,
         ),
     ]
     health_check_interval = 30

@@ -166,6 +166,7 @@ BAD_VALUES = [
     ("pause_rules", {"night_start": "21:00", "night_end": None}, "pause_rules"),
     ("pause_rules", {"night_start": "25:00"}, "pause_rules.night_start"),
     ("pause_rules", {"weekdays": True}, "pause_rules.weekdays"),
+    ("pause_rules", None, "pause_rules"),
     ("provider_credentials", {"sinch": {"password": "x"}}, "provider_credentials.sinch.password"),
     ("colour", "blue", "colour"),
 ]

@@ -29,7 +29,10 @@ from app.providers.sandbox import (
     TIMEOUT_NUMBER,
     SandboxProvider,
 )
+from app.worker.models import WorkerStatus
 from tests.conftest import ClinicAccess
+
+WORKER_ID = "test-worker"
 
 
 class RecordingProvider:
@@ -68,6 +71,7 @@ async def dispatch(
         provider_for=lambda _settings, _secret: provider,
         limit=limit,
         after_commit=_no_jobs,
+        worker_id=WORKER_ID,
     )
 
 
@@ -305,26 +309,72 @@ class TestFailures:
         clock: FixedClock,
     ) -> None:
         message_id = await send(client, clinic, "+4791234567")
-        async with sessionmaker.begin() as session:
-            await session.execute(
-                update(Message).values(status="sending", claimed_at=clock.now(), attempts=1)
-            )
-        clock.advance(seconds=30)
-        async with sessionmaker.begin() as session:
-            assert (
-                await settle_abandoned_sends(session, now=clock.now(), after=timedelta(seconds=60))
-                == 0
-            )
-        clock.advance(seconds=31)
-        async with sessionmaker.begin() as session:
-            assert (
-                await settle_abandoned_sends(session, now=clock.now(), after=timedelta(seconds=60))
-                == 1
-            )
+        await _claim_by(sessionmaker, clock, "dead-worker")
+        clock.advance(seconds=59)
+        assert await _settle(sessionmaker, clock) == 0, "its heartbeat is not yet stale"
+        clock.advance(seconds=2)
+        assert await _settle(sessionmaker, clock) == 1
         message = await load(sessionmaker, message_id)
         assert (message.status, message.delivery) == ("sent", "unknown")
         provider = RecordingProvider()
         assert (await dispatch(sessionmaker, clock, provider)).claimed == 0
+
+    async def test_a_live_slow_worker_keeps_its_claims_until_the_longest_send(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        await send(client, clinic, "+4791234567")
+        await _claim_by(sessionmaker, clock, "slow-worker")
+        for _ in range(5):
+            clock.advance(minutes=5)
+            await _beat(sessionmaker, clock, "slow-worker")
+            assert await _settle(sessionmaker, clock) == 0
+        clock.advance(minutes=6)
+        await _beat(sessionmaker, clock, "slow-worker")
+        assert await _settle(sessionmaker, clock) == 1
+
+
+async def _claim_by(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, worker_id: str
+) -> None:
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(Message).values(
+                status="sending", claimed_at=clock.now(), claimed_by=worker_id, attempts=1
+            )
+        )
+    await _beat(sessionmaker, clock, worker_id)
+
+
+async def _beat(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, worker_id: str
+) -> None:
+    status = WorkerStatus(
+        worker_id=worker_id,
+        version="test",
+        host="test",
+        pid=1,
+        mode="test",
+        sweep_interval_seconds=20,
+        started_at=clock.now(),
+        last_beat_at=clock.now(),
+    )
+    async with sessionmaker.begin() as session:
+        await session.merge(status)
+
+
+async def _settle(sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock) -> int:
+    async with sessionmaker.begin() as session:
+        return await settle_abandoned_sends(
+            session,
+            now=clock.now(),
+            grace=timedelta(seconds=30),
+            worker_dead_after=timedelta(seconds=60),
+            longest_send=timedelta(minutes=30),
+        )
 
 
 class TestSandbox:

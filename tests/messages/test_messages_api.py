@@ -104,6 +104,27 @@ class TestCreate:
             ("patient", "no_mobile"),
         ]
 
+    async def test_one_handset_gets_one_message(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_patient(
+            client,
+            clinic,
+            "2003",
+            first_name="Ola",
+            mobile="+4791111111",
+            wants_sms=True,
+            guardians=[{"name": "Mor", "mobile": "911 11 111", "wants_sms": True}],
+        )
+        response = await post_message(
+            client, clinic, patient_no="2003", text="Hei", include_guardians=True
+        )
+        body = response.json()
+        assert [m["recipient_role"] for m in body["data"]] == ["patient"]
+        assert [(s["recipient_role"], s["reason"]) for s in body["skipped"]] == [
+            ("guardian", "duplicate")
+        ]
+
     async def test_a_message_due_in_a_pause_waits_for_the_next_stretch(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
@@ -405,3 +426,29 @@ class TestIsolation:
         assert (
             await client.get(f"/v1/messages/{message_id}", headers=clinic.headers)
         ).status_code == 200
+
+
+class TestListBadInput:
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"created_from": "2026-11-01T00:00:00"}, "created_from"),
+            ({"cursor": "WzUsIDZd"}, "cursor"),  # [5, 6]
+            ({"cursor": "WyIyMDI2LTExLTAxVDAwOjAwOjAwIiwgIngiXQ=="}, "cursor"),
+        ],
+        ids=["naive-time", "cursor-of-numbers", "cursor-naive-time"],
+    )
+    async def test_422_not_500(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, params: Json, field: str
+    ) -> None:
+        response = await client.get("/v1/messages", headers=clinic.headers, params=params)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == field
+
+    async def test_free_text_search_treats_wildcards_literally(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await post_message(client, clinic, to="+4791234567", text="Rabatt 50% i dag")
+        await post_message(client, clinic, to="+4791234567", text="Rabatt 50 kroner")
+        found = await list_messages(client, clinic, q="50%")
+        assert [m["text"] for m in found["data"]] == ["Rabatt 50% i dag"]

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import FixedClock
 from app.core.config import Settings
 from app.deliveries.service import DeliveryReport
+from app.events.models import EventDelivery
 from app.messages import tasks
 from app.messages.models import Message
 from app.providers.registry import ProviderFactory
@@ -51,6 +53,7 @@ async def ctx(
             "sessionmaker": sessionmaker,
             "redis": redis,
             "providers": ProviderFactory(settings, http, sink, clock.now),
+            "status": SimpleNamespace(worker_id="test-worker"),
         }
 
 
@@ -106,9 +109,16 @@ async def test_sweep_expires_overdue_messages(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     clock: FixedClock = ctx["clock"]
+    await client.post(
+        "/v1/event-subscriptions",
+        headers=clinic.headers,
+        json={"url": "http://127.0.0.1:9/pms", "event_types": ["message.status_changed"]},
+    )
     await _queue(client, clinic, expires_at=(clock.now() + timedelta(minutes=1)).isoformat())
     clock.advance(minutes=2)
     assert (await tasks.sweep(ctx))["expired"] == 1
     async with sessionmaker() as session:
         message = (await session.execute(select(Message))).scalars().one()
+        events = (await session.execute(select(EventDelivery))).scalars().all()
     assert (message.status, message.failure_reason) == ("failed", "expired")
+    assert [event.event_type for event in events] == ["message.status_changed"]

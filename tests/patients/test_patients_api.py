@@ -96,7 +96,7 @@ class TestUpsert:
         assert body["guardians"] == []
         assert body["created_at"] == "2026-11-30T10:00:00Z"
         assert body["updated_at"] == "2026-11-30T11:00:00Z"
-        assert await _get(client, clinic, "1001") == body
+        assert await _get(client, clinic, "1001") == body | {"recall": None}
 
     async def test_names_are_trimmed(self, client: httpx.AsyncClient, clinic: ClinicAccess) -> None:
         response = await _put(client, clinic, "1", {"first_name": " Per ", "last_name": "Ås  "})

@@ -116,7 +116,7 @@ async def test_request_is_the_documented_form(
         "From": ["Tannlegen"],
         "Body": ["Hei! Husk timen hos tannlegen i morgen kl. 10:00."],
         "ValidityPeriod": ["3600"],
-        "StatusCallback": [CALLBACK],
+        "StatusCallback": [f"{CALLBACK}?message_id=msg-1"],
     }
     assert request.extensions["timeout"] == {
         "connect": 5.0,

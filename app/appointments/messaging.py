@@ -1,0 +1,434 @@
+"""What appointment scheduling shares: the request's context, the facts it reads (messages,
+decisions), making message rows from decisions, and recording the decisions."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.appointments.lookup import appointment_merge_values, find_appointment
+from app.appointments.models import (
+    Appointment,
+    DecisionOutcome,
+    appointment_reminder_table,
+)
+from app.appointments.scheduling import (
+    KIND_VALUES,
+    AppointmentSkipReason,
+    Decision,
+    MessageFacts,
+    Rules,
+    Window,
+)
+from app.clinic_settings.models import ClinicSettings
+from app.clinic_settings.schemas import ReminderPolicy
+from app.clinic_settings.service import send_window_rules
+from app.core.db import bulk_insert, bulk_update
+from app.core.errors import NotFound
+from app.messages.models import MessageStatus, message_table
+from app.messages.recipients import Recipient, patient_recipients
+from app.messages.schemas import MessageContent
+from app.messages.service import (
+    Content,
+    MessageRow,
+    _merge_values,
+    _new_message_row,
+)
+from app.patients.models import Patient
+from app.reminder_rules.models import ReminderRules
+from app.reminder_rules.service import reminders_of
+from app.sms.text import analyze
+from app.templates import service as templates_service
+from app.templates.defaults import TemplateType
+from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
+from app.templates.models import MessageTemplate
+
+LOOKUP_CHUNK_SIZE = 500
+
+_message = message_table.c
+_decision = appointment_reminder_table.c
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A stored `appointment_reminder` row."""
+
+    id: uuid.UUID
+    kind: str
+    start_at: datetime
+    outcome: str
+    skip_reason: str | None
+
+
+@dataclass
+class AppointmentView:
+    """An appointment with what its reminder state is computed from."""
+
+    appointment: Appointment
+    patient_no: str
+    messages: list[MessageFacts] = field(default_factory=list)
+    decided: dict[str, Decided] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What one request's scheduling reads once: settings, rules, the send window."""
+
+    clinic_id: uuid.UUID
+    settings: ClinicSettings
+    rules: Rules
+    window: Window
+
+    @property
+    def now(self) -> datetime:
+        return self.window.now
+
+
+async def load_context(session: AsyncSession, clinic_id: uuid.UUID, now: datetime) -> Context:
+    """Settings and rules in one query: every push reads both."""
+    statement = (
+        select(ClinicSettings, ReminderRules)
+        .outerjoin(ReminderRules, col(ReminderRules.clinic_id) == col(ClinicSettings.clinic_id))
+        .where(col(ClinicSettings.clinic_id) == clinic_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
+        raise NotFound("This clinic has no settings.")
+    settings, stored = row
+    stored = stored or ReminderRules(clinic_id=clinic_id)
+    rules = Rules(
+        reminders=reminders_of(stored),
+        booking_confirmation=stored.booking_confirmation,
+        cancellation_confirmation=stored.cancellation_confirmation,
+        thank_you=stored.thank_you_enabled,
+        thank_you_hours_after=stored.thank_you_hours_after,
+    )
+    window = Window(send_window_rules(settings), ZoneInfo(settings.time_zone), now)
+    return Context(clinic_id, settings, rules, window)
+
+
+def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
+    return [values[i : i + LOOKUP_CHUNK_SIZE] for i in range(0, len(values), LOOKUP_CHUNK_SIZE)]
+
+
+async def messages_of(
+    session: AsyncSession, clinic_id: uuid.UUID, appointment_ids: Sequence[str]
+) -> dict[str, list[MessageFacts]]:
+    found: dict[str, list[MessageFacts]] = {
+        appointment_id: [] for appointment_id in appointment_ids
+    }
+    for chunk in _chunks(appointment_ids):
+        statement = select(
+            _message.appointment_id,
+            _message.id,
+            _message.type,
+            _message.status,
+            _message.delivery,
+            _message.patient_id,
+            _message.appointment_start_at,
+            _message.next_attempt_at,
+            _message.sent_at,
+        ).where(_message.clinic_id == clinic_id, _message.appointment_id.in_(chunk))
+        for appointment_id, *facts in await session.execute(statement):
+            found[appointment_id].append(MessageFacts(*facts))
+    return found
+
+
+async def decided_of(
+    session: AsyncSession, clinic_id: uuid.UUID, appointment_ids: Sequence[str]
+) -> dict[str, dict[str, Decided]]:
+    found: dict[str, dict[str, Decided]] = {
+        appointment_id: {} for appointment_id in appointment_ids
+    }
+    for chunk in _chunks(appointment_ids):
+        statement = select(
+            _decision.appointment_id,
+            _decision.id,
+            _decision.kind,
+            _decision.start_at,
+            _decision.outcome,
+            _decision.skip_reason,
+        ).where(_decision.clinic_id == clinic_id, _decision.appointment_id.in_(chunk))
+        for appointment_id, *row in await session.execute(statement):
+            decided = Decided(*row)
+            found[appointment_id][decided.kind] = decided
+    return found
+
+
+async def stored_patient(session: AsyncSession, appointment: Appointment) -> Patient:
+    patient = await session.get(Patient, appointment.patient_id)
+    assert patient is not None  # the foreign key cascades: no appointment outlives its patient
+    return patient
+
+
+async def require_appointment(
+    session: AsyncSession, clinic_id: uuid.UUID, appointment_id: str, *, for_update: bool = False
+) -> Appointment:
+    appointment = await find_appointment(
+        session, clinic_id=clinic_id, appointment_id=appointment_id, for_update=for_update
+    )
+    if appointment is None:
+        raise NotFound("No appointment with this id.")
+    return appointment
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local day as a UTC interval; 23 or 25 hours long on DST days."""
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+async def day_appointments(
+    session: AsyncSession, clinic_id: uuid.UUID, day: date, tz: ZoneInfo, practitioner: str | None
+) -> list[AppointmentView]:
+    first, last = day_bounds(day, tz)
+    statement = (
+        select(Appointment, col(Patient.patient_no))
+        .join(Patient, col(Patient.id) == col(Appointment.patient_id))
+        .where(
+            col(Appointment.clinic_id) == clinic_id,
+            col(Appointment.start_at) >= first,
+            col(Appointment.start_at) < last,
+        )
+        .order_by(col(Appointment.start_at), col(Appointment.appointment_id))
+    )
+    if practitioner is not None:
+        statement = statement.where(col(Appointment.practitioner) == practitioner)
+    rows = (await session.execute(statement)).all()
+    return [AppointmentView(appointment, patient_no) for appointment, patient_no in rows]
+
+
+async def with_messages(
+    session: AsyncSession, clinic_id: uuid.UUID, views: list[AppointmentView]
+) -> list[AppointmentView]:
+    ids = [view.appointment.appointment_id for view in views]
+    messages = await messages_of(session, clinic_id, ids)
+    decided = await decided_of(session, clinic_id, ids)
+    for view in views:
+        view.messages = messages[view.appointment.appointment_id]
+        view.decided = decided[view.appointment.appointment_id]
+    return views
+
+
+class Composer:
+    """Turns timed decisions into message rows; the clinic's templates are read once."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self._stored: dict[str, MessageTemplate] | None = None
+        self._templates: dict[str, tuple[ParsedTemplate | None, bool]] = {}
+
+    async def load(self, session: AsyncSession, decisions: Sequence[Decision]) -> None:
+        if self._stored is not None or not any(d.timing for d in decisions):
+            return
+        rows = await templates_service.list_templates(
+            session, clinic_id=self.context.clinic_id, now=self.context.now
+        )
+        self._stored = {row.type: row for row in rows}
+
+    def _template(self, kind: str) -> tuple[ParsedTemplate | None, bool]:
+        """Parsed on first use: a push needs two or three of the twelve."""
+        if kind not in self._templates:
+            assert self._stored is not None
+            row = self._stored[kind]
+            self._templates[kind] = (_parsed(row.text), row.allow_reply)
+        return self._templates[kind]
+
+    def compose(
+        self,
+        appointment: Appointment,
+        patient: Patient,
+        decisions: Sequence[Decision],
+        *,
+        automatic: bool,
+    ) -> tuple[list[Decision], list[MessageRow]]:
+        """The decisions, with those that cannot be sent turned into skips, and the rows."""
+        settings = self.context.settings
+        recipients, skipped = patient_recipients(
+            patient,
+            message_type=TemplateType.REMINDER_1,
+            policy=ReminderPolicy(settings.reminder_policy),
+            include_guardians=settings.include_guardians,
+            automatic=automatic,
+        )
+        outcome: list[Decision] = []
+        rows: list[MessageRow] = []
+        request: MessageContent | None = None
+        for decision in decisions:
+            if decision.timing is not None and not settings.sms_enabled:
+                decision = Decision(decision.kind, None, "sms_disabled")
+            elif decision.timing is not None and not recipients:
+                decision = Decision(decision.kind, None, skipped[0].reason)
+            elif decision.timing is not None:
+                request = request or self._request(appointment)
+                made, reason = self._rows(appointment, patient, decision, recipients, request)
+                rows += made
+                decision = decision if reason is None else Decision(decision.kind, None, reason)
+            outcome.append(decision)
+        return outcome, rows
+
+    def _rows(
+        self,
+        appointment: Appointment,
+        patient: Patient,
+        decision: Decision,
+        recipients: Sequence[Recipient],
+        request: MessageContent,
+    ) -> tuple[list[MessageRow], AppointmentSkipReason | None]:
+        assert decision.timing is not None
+        settings, timing = self.context.settings, decision.timing
+        template, allow_reply = self._template(decision.kind)
+        if template is None:
+            return [], "template_error"
+        content = Content(
+            decision.kind,
+            template,
+            allow_reply,
+            timing.send_after,
+            timing.expires_at,
+            timing.send_at,
+            timing.kind,
+            request,
+            appointment.start_at,
+            appointment.patient_id,
+        )
+        try:
+            text = template.render(_merge_values(content, settings, patient))
+        except TemplateSyntaxError:
+            return [], "template_error"
+        analysis = analyze(text)
+        if analysis.segments > settings.max_segments:
+            return [], "too_long"
+        rows = [
+            _new_message_row(
+                clinic_id=self.context.clinic_id,
+                settings=settings,
+                content=content,
+                recipient=recipient,
+                patient=patient,
+                text=text,
+                analysis=analysis,
+                now=self.context.now,
+            )
+            for recipient in recipients
+        ]
+        return rows, None
+
+    def _request(self, appointment: Appointment) -> MessageContent:
+        """What the messages service reads of a request: the appointment's id, practitioner
+        and [Tidspunkt]. Built from stored values, so not validated again."""
+        when = appointment_merge_values(appointment, self.context.window.tz)["Tidspunkt"]
+        return MessageContent.model_construct(
+            appointment_id=appointment.appointment_id,
+            practitioner=appointment.practitioner,
+            merge_values={"Tidspunkt": when},
+        )
+
+
+def _parsed(text: str) -> ParsedTemplate | None:
+    try:
+        return parse(text)
+    except TemplateSyntaxError:
+        return None
+
+
+def facts_of(row: MessageRow) -> MessageFacts:
+    return MessageFacts(
+        id=row["id"],
+        type=row["type"],
+        status=row["status"],
+        delivery=None,
+        patient_id=row["patient_id"],
+        appointment_start_at=row["appointment_start_at"],
+        next_attempt_at=row["next_attempt_at"],
+        sent_at=None,
+    )
+
+
+@dataclass
+class DecisionWrites:
+    """`appointment_reminder` rows to insert and update, written in one statement each."""
+
+    inserts: list[dict[str, object]] = field(default_factory=list)
+    updates: list[dict[str, object]] = field(default_factory=list)
+
+    async def write(self, session: AsyncSession) -> None:
+        await bulk_insert(session, appointment_reminder_table, self.inserts)
+        await bulk_update(session, appointment_reminder_table, self.updates)
+
+
+async def record_decisions(
+    session: AsyncSession,
+    context: Context,
+    appointment: Appointment,
+    decisions: Sequence[Decision],
+    decided: dict[str, Decided],
+) -> dict[str, Decided]:
+    writes = DecisionWrites()
+    result = decision_rows(writes, context, appointment, decisions, decided)
+    await writes.write(session)
+    return result
+
+
+def decision_rows(
+    writes: DecisionWrites,
+    context: Context,
+    appointment: Appointment,
+    decisions: Sequence[Decision],
+    decided: dict[str, Decided],
+) -> dict[str, Decided]:
+    """Each decision as its kind's row for the appointment's current start."""
+    result = dict(decided)
+    for decision in decisions:
+        if decision.kind not in KIND_VALUES:
+            continue
+        outcome = DecisionOutcome.SKIPPED if decision.timing is None else DecisionOutcome.QUEUED
+        old = decided.get(decision.kind)
+        new = Decided(
+            old.id if old else uuid.uuid4(),
+            decision.kind,
+            appointment.start_at,
+            outcome.value,
+            decision.reason,
+        )
+        result[decision.kind] = new
+        values = {
+            "id": new.id,
+            "start_at": new.start_at,
+            "outcome": new.outcome,
+            "skip_reason": new.skip_reason,
+            "decided_at": context.now,
+        }
+        if old is None:
+            writes.inserts.append(
+                values
+                | {
+                    "clinic_id": context.clinic_id,
+                    "appointment_id": appointment.appointment_id,
+                    "kind": decision.kind,
+                }
+            )
+        elif old != new:
+            writes.updates.append(values)
+    return result
+
+
+async def cancel_pending(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID], now: datetime
+) -> set[uuid.UUID]:
+    """Cancel those still pending (the worker may have claimed one meanwhile)."""
+    if not message_ids:
+        return set()
+    statement = (
+        update(message_table)
+        .where(_message.id.in_(message_ids), _message.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.CANCELLED, cancelled_at=now)
+        .returning(_message.id)
+    )
+    return set((await session.execute(statement)).scalars())

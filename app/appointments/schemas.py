@@ -1,0 +1,147 @@
+import datetime as dt
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from app.appointments.models import AppointmentStatus, Confirmation
+from app.appointments.scheduling import AppointmentSkipReason, Kind
+from app.appointments.state import ReminderState
+from app.templates.defaults import TemplateType
+
+MAX_APPOINTMENT_ID_LENGTH = 100
+MAX_DAY_APPOINTMENTS = 1000
+
+Practitioner = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AppointmentWrite(StrictModel):
+    """PUT: the whole appointment as the practice system has it now."""
+
+    patient_no: str = Field(min_length=1, max_length=50, description="A patient pushed before")
+    practitioner: Practitioner = Field(description="[Behandler]")
+    start: AwareDatetime = Field(description="With its offset, e.g. 2026-12-07T08:30:00+01:00")
+    end: AwareDatetime
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("must be after start")
+        return end
+
+
+class ScheduleEntry(BaseModel):
+    """One kind of message for the appointment's current start time."""
+
+    kind: Kind
+    state: ReminderState
+    reason: AppointmentSkipReason | None = Field(description="Why it was skipped")
+    message_ids: list[uuid.UUID]
+    scheduled_for: datetime | None = Field(description="When a pending one will go")
+    sent_at: datetime | None
+
+
+class AppointmentPublic(BaseModel):
+    appointment_id: str
+    patient_no: str
+    practitioner: str
+    start: datetime
+    end: datetime
+    status: AppointmentStatus
+    confirmation: Confirmation | None = Field(description="The patient's reply to a reminder")
+    confirmation_at: datetime | None
+    reminder_state: ReminderState = Field(
+        description=(
+            "The appointment book's icon for reminders 1-3: none, scheduled, sent_unconfirmed "
+            "(no answer from the provider: check by hand), accepted, delivered, "
+            "awaiting_delivery (sent over 1 h ago, appointment over 4 h away), at_risk "
+            "(not delivered, under 4 h to go), failed, or skipped (see reminder_skip_reason)"
+        )
+    )
+    reminder_skip_reason: AppointmentSkipReason | None
+    schedule: list[ScheduleEntry] = Field(description="Each kind of message for this start")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AppointmentList(BaseModel):
+    data: list[AppointmentPublic]
+
+
+ReminderNumber = Literal[1, 2, 3]
+
+
+class ReminderRequest(StrictModel):
+    reminders: list[ReminderNumber] = Field(
+        min_length=1,
+        max_length=3,
+        description="Which reminders to add: each goes at its rule's time (hours before), or "
+        "at once if that has passed",
+    )
+
+
+class ReminderOutcome(BaseModel):
+    reminder: int = Field(ge=1, le=3)
+    outcome: Literal["queued", "skipped"]
+    reason: AppointmentSkipReason | None = None
+    message_ids: list[uuid.UUID] = []
+    scheduled_for: datetime | None = None
+
+
+class ReminderResult(BaseModel):
+    outcomes: list[ReminderOutcome]
+
+
+DayTemplate = Literal[
+    TemplateType.REMINDER_1,
+    TemplateType.REMINDER_2,
+    TemplateType.REMINDER_3,
+    TemplateType.NOTICE,
+    TemplateType.THANK_YOU,
+]
+
+
+class DayReminderRequest(StrictModel):
+    """Text a day's patients now ("today's patients")."""
+
+    date: dt.date = Field(description="The day, in the clinic's time zone")
+    appointment_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_DAY_APPOINTMENTS,
+        description="Only these of the day's appointments; default: all of them (those not "
+        "booked are skipped as `not_booked`)",
+    )
+    template_type: DayTemplate = TemplateType.REMINDER_1
+
+
+class DayOutcome(BaseModel):
+    appointment_id: str
+    patient_no: str | None
+    outcome: Literal["queued", "skipped"]
+    reason: AppointmentSkipReason | None = None
+    message_ids: list[uuid.UUID] = []
+
+
+class DayResult(BaseModel):
+    queued: int
+    skipped: int
+    outcomes: list[DayOutcome]

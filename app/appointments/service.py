@@ -1,0 +1,356 @@
+"""Appointments pushed by the practice system, and the messages they schedule (§7).
+
+An appointment change and everything it does to messages (cancelling the ones that no longer
+fit, making new ones, recording what was decided and why) happen in the request's one
+transaction: all of it commits, or none of it.
+"""
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments.lookup import find_appointment
+from app.appointments.messaging import (
+    AppointmentView,
+    Composer,
+    Context,
+    Decided,
+    cancel_pending,
+    day_appointments,
+    decided_of,
+    facts_of,
+    load_context,
+    messages_of,
+    record_decisions,
+    require_appointment,
+    stored_patient,
+    with_messages,
+)
+from app.appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    Confirmation,
+    DecisionOutcome,
+)
+from app.appointments.scheduling import (
+    RECIPIENT_REASONS,
+    REMINDER_KINDS,
+    Kind,
+    Push,
+    is_stale,
+    live_kinds,
+    plan,
+)
+from app.appointments.schemas import (
+    AppointmentPublic,
+    AppointmentWrite,
+    ScheduleEntry,
+)
+from app.appointments.state import combined_state, reminder_state
+from app.clinic_settings.service import get_clinic_settings
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.messages.models import MessageStatus, message_table
+from app.messages.service import (
+    store_messages,
+)
+from app.patients import service as patients_service
+from app.patients.models import Patient
+
+REPLY_TYPES = frozenset({*REMINDER_KINDS, Kind.BOOKING_CONFIRMATION})
+
+_message = message_table.c
+
+
+async def _patient_for(session: AsyncSession, clinic_id: uuid.UUID, patient_no: str) -> Patient:
+    try:
+        return await patients_service.get_patient(
+            session, clinic_id=clinic_id, patient_no=patient_no
+        )
+    except NotFound as exc:
+        raise InvalidInput.for_field(
+            "patient_no", "no patient with this number: push the patient first", "unknown"
+        ) from exc
+
+
+async def get_appointment(
+    session: AsyncSession, *, clinic_id: uuid.UUID, appointment_id: str
+) -> AppointmentView:
+    appointment = await require_appointment(session, clinic_id, appointment_id)
+    patient = await stored_patient(session, appointment)
+    messages = await messages_of(session, clinic_id, [appointment_id])
+    decided = await decided_of(session, clinic_id, [appointment_id])
+    return AppointmentView(
+        appointment, patient.patient_no, messages[appointment_id], decided[appointment_id]
+    )
+
+
+async def list_day(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    day: date,
+    practitioner: str | None = None,
+) -> list[AppointmentView]:
+    """The appointments starting on `day` in the clinic's time zone, by start time."""
+    settings = await get_clinic_settings(session, clinic_id)
+    views = await day_appointments(
+        session, clinic_id, day, ZoneInfo(settings.time_zone), practitioner
+    )
+    return await with_messages(session, clinic_id, views)
+
+
+def _apply(
+    appointment: Appointment, data: AppointmentWrite, patient: Patient, now: datetime
+) -> None:
+    """Copy `data` onto the appointment; `updated_at` moves only when something changed."""
+    values = {
+        "patient_id": patient.id,
+        "practitioner": data.practitioner,
+        "start_at": data.start.astimezone(UTC),
+        "end_at": data.end.astimezone(UTC),
+        "status": data.status.value,
+    }
+    changed = {name for name, value in values.items() if getattr(appointment, name) != value}
+    for name in changed:
+        setattr(appointment, name, values[name])
+    if changed & {"start_at", "patient_id"}:
+        # A confirmation was for the old time (or patient); the new one needs its own.
+        appointment.rescheduled_at = now
+        appointment.confirmation = None
+        appointment.confirmation_at = None
+    if changed:
+        appointment.updated_at = now
+
+
+def _settled(decided: dict[str, Decided], push: Push, patient_changed: bool) -> set[str]:
+    """Kinds decided for this start already: queued, or skipped for a reason about time
+    (a skip about the recipient is looked at again: the number may be there now)."""
+    return {
+        kind
+        for kind, row in decided.items()
+        if row.start_at == push.start
+        and (
+            (row.outcome == DecisionOutcome.QUEUED and not patient_changed)
+            or (row.outcome == DecisionOutcome.SKIPPED and row.skip_reason not in RECIPIENT_REASONS)
+        )
+    }
+
+
+async def _schedule(
+    session: AsyncSession,
+    context: Context,
+    view: AppointmentView,
+    patient: Patient,
+    push: Push,
+    patient_changed: bool,
+) -> None:
+    """Cancel what no longer fits, make what is missing, record every decision."""
+    stale = [m.id for m in view.messages if m.status == MessageStatus.PENDING and is_stale(m, push)]
+    cancelled = await cancel_pending(session, stale, context.now)
+    view.messages = [
+        replace(m, status=MessageStatus.CANCELLED) if m.id in cancelled else m
+        for m in view.messages
+    ]
+    redo: set[str] = set()
+    if push.status is AppointmentStatus.BOOKED:
+        redo = {m.type for m in view.messages if m.id in cancelled}
+    settled = _settled(view.decided, push, patient_changed) - redo
+    live = live_kinds(view.messages, push)
+    decisions = plan(push, context.rules, context.window, live=live, settled=settled, redo=redo)
+    if not decisions:
+        return
+    composer = Composer(context)
+    await composer.load(session, decisions)
+    decisions, rows = composer.compose(view.appointment, patient, decisions, automatic=True)
+    await store_messages(session, rows)
+    view.messages += [facts_of(row) for row in rows]
+    view.decided = await record_decisions(
+        session, context, view.appointment, decisions, view.decided
+    )
+
+
+async def upsert_appointment(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    appointment_id: str,
+    data: AppointmentWrite,
+    now: datetime,
+) -> tuple[AppointmentView, bool]:
+    """Create or replace the appointment and schedule its messages; whether it was created."""
+    context = await load_context(session, clinic_id, now)
+    patient = await _patient_for(session, clinic_id, data.patient_no)
+    appointment = await find_appointment(
+        session, clinic_id=clinic_id, appointment_id=appointment_id, for_update=True
+    )
+    if appointment is None:
+        view, push = await _create(session, clinic_id, appointment_id, data, patient, now)
+        await _schedule(session, context, view, patient, push, patient_changed=False)
+        return view, True
+    before = (appointment.start_at, appointment.patient_id, appointment.practitioner)
+    previous_status = AppointmentStatus(appointment.status)
+    _apply(appointment, data, patient, now)
+    await _flush(session)
+    push = Push(
+        data.status,
+        appointment.start_at,
+        appointment.end_at,
+        patient.id,
+        previous_status,
+        moved=before[:2] != (appointment.start_at, appointment.patient_id),
+        retext=before[2] != appointment.practitioner,
+    )
+    view = AppointmentView(appointment, patient.patient_no)
+    await with_messages(session, clinic_id, [view])
+    await _schedule(session, context, view, patient, push, before[1] != patient.id)
+    return view, False
+
+
+async def _create(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    appointment_id: str,
+    data: AppointmentWrite,
+    patient: Patient,
+    now: datetime,
+) -> tuple[AppointmentView, Push]:
+    appointment = Appointment(
+        clinic_id=clinic_id,
+        appointment_id=appointment_id,
+        patient_id=patient.id,
+        practitioner=data.practitioner,
+        start_at=data.start.astimezone(UTC),
+        end_at=data.end.astimezone(UTC),
+        status=data.status.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(appointment)
+    await _flush(session)
+    push = Push(data.status, appointment.start_at, appointment.end_at, patient.id, None)
+    return AppointmentView(appointment, patient.patient_no), push
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Another request created the same appointment between our read and write.
+        raise Conflict(
+            "This appointment was saved by another request at the same time; retry."
+        ) from exc
+
+
+async def apply_reply_keyword(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    appointment_id: str,
+    message_id: uuid.UUID,
+    keyword: Literal["confirm", "cancel"],
+    now: datetime,
+) -> Literal["confirmed", "cancellation_requested", "ignored"]:
+    """A JA/NEI reply to a reminder or booking confirmation: mark the appointment confirmed
+    or cancellation-requested. Ignored when the message was not for this appointment's
+    current time (it has moved since), or the appointment is no longer booked or has begun."""
+    appointment = await find_appointment(
+        session, clinic_id=clinic_id, appointment_id=appointment_id, for_update=True
+    )
+    if appointment is None or not await _reply_fits(session, appointment, message_id):
+        return "ignored"
+    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+        return "ignored"
+    if keyword == "confirm":
+        _confirm(appointment, Confirmation.CONFIRMED, now)
+        return "confirmed"
+    _confirm(appointment, Confirmation.CANCELLATION_REQUESTED, now)
+    return "cancellation_requested"
+
+
+def _confirm(appointment: Appointment, confirmation: Confirmation, now: datetime) -> None:
+    """The latest answer counts; the same answer twice keeps the first time."""
+    if appointment.confirmation != confirmation:
+        appointment.confirmation = confirmation.value
+        appointment.confirmation_at = now
+        appointment.updated_at = now
+
+
+async def _reply_fits(
+    session: AsyncSession, appointment: Appointment, message_id: uuid.UUID
+) -> bool:
+    statement = select(_message.type, _message.appointment_start_at, _message.created_at).where(
+        _message.id == message_id,
+        _message.clinic_id == appointment.clinic_id,
+        _message.appointment_id == appointment.appointment_id,
+    )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None or row.type not in REPLY_TYPES:
+        return False
+    if row.appointment_start_at is not None:
+        return bool(row.appointment_start_at == appointment.start_at)
+    # Made before the appointment was pushed: it fits unless the appointment moved since.
+    moved_at = appointment.rescheduled_at
+    return moved_at is None or moved_at <= row.created_at
+
+
+def _current_skip(decided: dict[str, Decided], kind: str, start: datetime) -> str | None:
+    row = decided.get(kind)
+    if row is None or row.start_at != start or row.outcome != DecisionOutcome.SKIPPED:
+        return None
+    return row.skip_reason
+
+
+def _entry(view: AppointmentView, kind: Kind, now: datetime) -> ScheduleEntry | None:
+    start = view.appointment.start_at
+    messages = [
+        m
+        for m in view.messages
+        if m.type == kind
+        and m.appointment_start_at == start
+        and m.status != MessageStatus.CANCELLED
+    ]
+    skip = _current_skip(view.decided, kind, start)
+    if not messages and skip is None:
+        return None
+    state, reason = combined_state(messages, start=start, now=now, skip_reason=skip)
+    waiting = [m.next_attempt_at for m in messages if m.status == MessageStatus.PENDING]
+    sent = [m.sent_at for m in messages if m.sent_at is not None]
+    return ScheduleEntry(
+        kind=kind,
+        state=state,
+        reason=reason,
+        message_ids=[m.id for m in messages],
+        scheduled_for=min(waiting, default=None),
+        sent_at=max(sent, default=None),
+    )
+
+
+def to_public(view: AppointmentView, now: datetime) -> AppointmentPublic:
+    appointment = view.appointment
+    start = appointment.start_at
+    skips = (_current_skip(view.decided, kind, start) for kind in REMINDER_KINDS)
+    state, reason = reminder_state(
+        view.messages, start=start, now=now, skip_reason=next((s for s in skips if s), None)
+    )
+    entries = (_entry(view, kind, now) for kind in Kind)
+    return AppointmentPublic(
+        appointment_id=appointment.appointment_id,
+        patient_no=view.patient_no,
+        practitioner=appointment.practitioner,
+        start=start,
+        end=appointment.end_at,
+        status=AppointmentStatus(appointment.status),
+        confirmation=Confirmation(appointment.confirmation) if appointment.confirmation else None,
+        confirmation_at=appointment.confirmation_at,
+        reminder_state=state,
+        reminder_skip_reason=reason,
+        schedule=[entry for entry in entries if entry is not None],
+        created_at=appointment.created_at,
+        updated_at=appointment.updated_at,
+    )

@@ -1,0 +1,134 @@
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.events.models import (
+    DeliveryStatus,
+    EventDelivery,
+    EventDeliveryAttempt,
+    EventSubscription,
+    EventType,
+)
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _check_url(value: str) -> str:
+    """HTTPS anywhere; plain HTTP only to this machine (for development and tests), as
+    event bodies hold patients' replies."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("an absolute http(s) URL")
+    if parts.username or parts.password:
+        raise ValueError("no credentials in the URL; verify our signature instead")
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise ValueError("https is required, except for localhost, 127.0.0.1 and ::1")
+    if parts.fragment:
+        raise ValueError("no #fragment")
+    return value
+
+
+SubscriptionUrl = Annotated[str, Field(max_length=2000), AfterValidator(_check_url)]
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: SubscriptionUrl = Field(
+        description="Where events are POSTed: https, or http to localhost/127.0.0.1/::1 only"
+    )
+    event_types: list[EventType] = Field(min_length=1, description="Which events to send")
+    description: str | None = Field(default=None, max_length=200)
+
+
+class SubscriptionPublic(BaseModel):
+    id: uuid.UUID
+    url: str
+    event_types: list[EventType]
+    description: str | None
+    created_at: datetime
+    active: bool
+    disabled_at: datetime | None
+    disabled_reason: str | None = Field(
+        description="Why we stopped sending: too many failed events in a row, or a day of "
+        "failures. Delete and re-create the subscription to start again."
+    )
+    consecutive_failures: int = Field(description="Events given up on since the last success")
+
+    @classmethod
+    def of(cls, subscription: EventSubscription) -> "SubscriptionPublic":
+        return cls(
+            id=subscription.id,
+            url=subscription.url,
+            event_types=[EventType(value) for value in subscription.event_types],
+            description=subscription.description,
+            created_at=subscription.created_at,
+            active=subscription.disabled_at is None,
+            disabled_at=subscription.disabled_at,
+            disabled_reason=subscription.disabled_reason,
+            consecutive_failures=subscription.consecutive_failures,
+        )
+
+
+class SubscriptionCreated(SubscriptionPublic):
+    secret: str = Field(
+        description="Signs every delivery (Webhook-Signature). Shown once; keep it safe."
+    )
+
+
+class SubscriptionList(BaseModel):
+    data: list[SubscriptionPublic]
+
+
+class AttemptPublic(BaseModel):
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None = Field(description="The practice system's HTTP status; null = none")
+    error: str | None
+    duration_ms: int
+    succeeded: bool
+
+    @classmethod
+    def of(cls, attempt: EventDeliveryAttempt) -> "AttemptPublic":
+        return cls.model_validate(attempt, from_attributes=True)
+
+
+class DeliveryPublic(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: EventType
+    subscription_id: uuid.UUID
+    created_at: datetime
+    status: DeliveryStatus
+    attempts: list[AttemptPublic]
+    next_attempt_at: datetime | None = Field(description="While pending: the next try")
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    data: dict[str, Any] = Field(description="The event's `data` as posted")
+
+    @classmethod
+    def of(cls, delivery: EventDelivery, attempts: list[EventDeliveryAttempt]) -> "DeliveryPublic":
+        pending = delivery.status == DeliveryStatus.PENDING
+        return cls(
+            id=delivery.id,
+            event_id=delivery.event_id,
+            event_type=EventType(delivery.event_type),
+            subscription_id=delivery.subscription_id,
+            created_at=delivery.created_at,
+            status=DeliveryStatus(delivery.status),
+            attempts=[AttemptPublic.of(attempt) for attempt in attempts],
+            next_attempt_at=delivery.next_attempt_at if pending else None,
+            delivered_at=delivery.delivered_at,
+            failed_at=delivery.failed_at,
+            last_error=delivery.last_error,
+            data=delivery.data,
+        )
+
+
+class DeliveryList(BaseModel):
+    data: list[DeliveryPublic]
+    next_cursor: str | None

@@ -1,0 +1,24 @@
+from fastapi import APIRouter
+
+from app.clinics.auth import CurrentClinic
+from app.core.deps import ClockDep, SessionDep
+from app.reminder_rules import service
+from app.reminder_rules.schemas import ReminderRulesPublic, ReminderRulesWrite
+
+router = APIRouter(prefix="/v1/reminder-rules", tags=["reminder rules"])
+
+
+@router.get("")
+async def get_rules(clinic: CurrentClinic, session: SessionDep) -> ReminderRulesPublic:
+    """When reminders, confirmations and thank-you messages go for this clinic's appointments."""
+    return service.to_public(await service.get_rules(session, clinic.id))
+
+
+@router.put("")
+async def replace_rules(
+    body: ReminderRulesWrite, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
+) -> ReminderRulesPublic:
+    """Replace the rules. They apply to appointments pushed from now on; messages already
+    scheduled keep their times."""
+    row = await service.replace_rules(session, clinic_id=clinic.id, data=body, now=clock.now())
+    return service.to_public(row)

@@ -1,0 +1,60 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.templates.defaults import TemplateType
+
+MAX_HOURS = 720  # 30 days
+REMINDER_NUMBERS = (1, 2, 3)
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReminderRule(StrictModel):
+    enabled: bool
+    hours_before: int = Field(
+        ge=1, le=MAX_HOURS, description="Elapsed hours before the start (DST-safe)"
+    )
+    min_lead_hours: int = Field(
+        default=2,
+        ge=0,
+        le=MAX_HOURS,
+        description=(
+            "A reminder whose time has passed when the appointment is booked goes at once if "
+            "the appointment is at least this far away, else it is skipped (`within_min_lead`)"
+        ),
+    )
+
+
+class ThankYouRule(StrictModel):
+    enabled: bool = False
+    hours_after: int = Field(default=2, ge=0, le=MAX_HOURS, description="Hours after the end")
+
+
+class RecallRule(StrictModel):
+    enabled: bool = False
+    interval_months: int = Field(default=12, ge=1, le=60)
+    template_type: TemplateType = TemplateType.RECALL
+
+
+class ReminderRulesWrite(StrictModel):
+    """PUT: the whole rule set; parts left out take their defaults. Enabled reminders must be
+    in order: reminder 1 goes earliest (the most hours before), reminder 3 latest."""
+
+    reminder_1: ReminderRule = ReminderRule(enabled=True, hours_before=24)
+    reminder_2: ReminderRule = ReminderRule(enabled=False, hours_before=4)
+    reminder_3: ReminderRule = ReminderRule(enabled=False, hours_before=2)
+    booking_confirmation: bool = Field(
+        default=False, description="Text the patient when an appointment is booked or moved"
+    )
+    cancellation_confirmation: bool = Field(
+        default=False, description="Text the patient when a booked appointment is cancelled"
+    )
+    thank_you: ThankYouRule = ThankYouRule()
+    recall: RecallRule = RecallRule()
+
+
+class ReminderRulesPublic(ReminderRulesWrite):
+    updated_at: datetime | None = Field(description="Null while the clinic has the defaults")

@@ -1,0 +1,49 @@
+"""Reply keywords: the first word of a reply, trimmed and case-insensitive."""
+
+import re
+from enum import StrEnum
+
+MAX_KEYWORD_LENGTH = 20
+OPT_OUT_WORDS = frozenset({"STOPP", "STOP"})
+OPT_IN_WORDS = frozenset({"START"})
+RESERVED_WORDS = OPT_OUT_WORDS | OPT_IN_WORDS
+
+_KEYWORD = re.compile(rf"[^\W\d_]{{1,{MAX_KEYWORD_LENGTH}}}")
+# Punctuation around the word ("Ja!", "«nei»") is not part of it.
+_EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+class Keyword(StrEnum):
+    STOP = "stop"
+    START = "start"
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
+
+
+def is_keyword_word(word: str) -> bool:
+    """One word of letters (any alphabet, so ÆØÅ too), as a clinic may configure it."""
+    return _KEYWORD.fullmatch(word) is not None
+
+
+def first_word(text: str) -> str:
+    words = text.split(maxsplit=1)
+    return _EDGE_PUNCTUATION.sub("", words[0]).upper() if words else ""
+
+
+def keyword_of(
+    text: str, *, confirm_word: str, cancel_word: str, answers_appointment: bool
+) -> Keyword | None:
+    """STOPP/STOP and START always count; the confirm and cancel words only in a reply to a
+    reminder or booking confirmation, where there is an appointment to confirm."""
+    word = first_word(text)
+    if word in OPT_OUT_WORDS:
+        return Keyword.STOP
+    if word in OPT_IN_WORDS:
+        return Keyword.START
+    if not answers_appointment:
+        return None
+    if word == confirm_word.upper():
+        return Keyword.CONFIRM
+    if word == cancel_word.upper():
+        return Keyword.CANCEL
+    return None

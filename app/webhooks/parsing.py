@@ -1,0 +1,106 @@
+"""Reading provider webhook bodies: small, strict helpers that say what is wrong."""
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from app.core.errors import AppError
+
+
+class MalformedWebhook(AppError):
+    status_code = 400
+    slug = "malformed-webhook"
+    title = "Malformed webhook body"
+
+
+class SignatureRejected(AppError):
+    status_code = 401
+    slug = "bad-signature"
+    title = "Signature check failed"
+
+
+class BodyTooLarge(AppError):
+    status_code = 413
+    slug = "body-too-large"
+    title = "Body too large"
+
+
+def json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedWebhook("the body is not JSON") from exc
+
+
+def json_object(body: bytes) -> Mapping[str, Any]:
+    value = json_body(body)
+    if not isinstance(value, Mapping):
+        raise MalformedWebhook("the body is not a JSON object")
+    return value
+
+
+def form_fields(body: bytes) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedWebhook(
+            "the body is not a form (application/x-www-form-urlencoded)"
+        ) from exc
+
+
+def required_text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedWebhook(f"`{key}` is missing or not a string")
+    return value.strip()
+
+
+def optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def message_text(data: Mapping[str, Any], key: str) -> str:
+    """An SMS text: may be empty, never missing."""
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise MalformedWebhook(f"`{key}` is missing or not a string")
+    return value
+
+
+def required_int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MalformedWebhook(f"`{key}` is missing or not an integer")
+    return value
+
+
+def timestamp(data: Mapping[str, Any], key: str) -> datetime | None:
+    """An RFC 3339 / ISO 8601 time; an absent or unreadable one is no reason to refuse."""
+    value = data.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def our_message_id(value: str | None) -> uuid.UUID | None:
+    """Our id as echoed by the provider; anything else is a message we did not send."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

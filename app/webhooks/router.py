@@ -1,0 +1,127 @@
+"""`POST /v1/webhooks/{provider}/{secret}/delivery|inbound`: what providers call.
+
+Unknown provider or secret: 404. Twilio's signature wrong or missing: 401. A body we
+cannot read: 400 with the reason, nothing stored. Everything else: 200, quickly (providers
+retry non-2xx answers for up to two days), reports for messages we do not know included.
+"""
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.errors import Problem
+from app.webhooks import service
+from app.webhooks.parsing import BodyTooLarge, MalformedWebhook
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/webhooks", tags=["provider webhooks"])
+
+MAX_BODY_BYTES = 1024 * 1024
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": Problem, "description": "The body could not be read; nothing was stored"},
+    401: {"model": Problem, "description": "Twilio: the signature is missing or wrong"},
+    404: {"model": Problem, "description": "Unknown provider or secret"},
+    413: {"model": Problem, "description": "Body over 1 MiB"},
+}
+
+
+class DeliveryAcknowledged(BaseModel):
+    received: int = Field(description="Reports in the body")
+    stored: int = Field(description="Reports new to us (a repeat is stored once)")
+
+
+class InboundAcknowledged(BaseModel):
+    stored: bool = Field(description="False for a repeat of an SMS already stored")
+    reply_id: str | None
+
+
+async def _webhook_request(request: Request, public_base_url: str) -> service.WebhookRequest:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"at most {MAX_BODY_BYTES} bytes")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"at most {MAX_BODY_BYTES} bytes")
+    query = request.scope["query_string"].decode()
+    return service.WebhookRequest(
+        body=body,
+        query=dict(request.query_params),
+        url=f"{public_base_url.rstrip('/')}{request.scope['path']}{'?' if query else ''}{query}",
+        signature=request.headers.get("x-twilio-signature"),
+    )
+
+
+def _log_malformed(provider: str, kind: str, exc: MalformedWebhook) -> None:
+    logger.warning(
+        "malformed provider webhook",
+        extra={"provider": provider, "kind": kind, "reason": exc.detail},
+    )
+
+
+@router.post("/{provider}/{secret}/delivery", responses=ERRORS, response_model=DeliveryAcknowledged)
+async def delivery_reports(provider: str, secret: str, request: Request) -> Response:
+    """Delivery reports: LINK (JSON, one per part of a long message), Sinch (JSON), Twilio
+    (form, signed with `X-Twilio-Signature`). Stored at once, applied by the worker within
+    about a second. (Served by `app.webhooks.fastpath` ahead of the framework.)"""
+    return await take_delivery_reports(request, provider, secret)
+
+
+async def take_delivery_reports(request: Request, provider: str, secret: str) -> Response:
+    """The hot path (thousands a second after a big send): no dependencies and no request
+    session. Reports arriving together are written in one transaction by the process's
+    intake (group commit); the 200 comes after that commit."""
+    state = request.app.state
+    service.provider_webhooks(provider)
+    webhook = await _webhook_request(request, state.settings.public_base_url)
+    try:
+        received, stored = await service.receive_delivery_reports(
+            state.report_intake,
+            state.sessionmaker,
+            secret=secret,
+            provider=provider,
+            request=webhook,
+            now=state.clock.now(),
+        )
+    except MalformedWebhook as exc:
+        _log_malformed(provider, "delivery", exc)
+        raise
+    answer = DeliveryAcknowledged(received=received, stored=stored)
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+@router.post(
+    "/{provider}/{secret}/inbound",
+    responses=ERRORS | {200: {"description": "JSON; for Twilio an empty TwiML <Response>"}},
+    response_model=InboundAcknowledged,
+)
+async def inbound_sms(
+    provider: str,
+    secret: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    config: SettingsDep,
+) -> Response:
+    """Inbound SMS (replies): stored, matched to a patient and the message answered, keyword
+    applied (STOPP/START, confirm/cancel), and announced as `reply.received`."""
+    service.provider_webhooks(provider)
+    clinic = await service.clinic_for_secret(session, secret)
+    webhook = await _webhook_request(request, config.public_base_url)
+    try:
+        reply = await service.receive_inbound(
+            session, clinic=clinic, provider=provider, request=webhook, now=clock.now()
+        )
+    except MalformedWebhook as exc:
+        _log_malformed(provider, "inbound", exc)
+        raise
+    if provider == "twilio":
+        # Twilio reads the answer as TwiML: an empty <Response> texts nothing back.
+        return Response(TWIML_EMPTY, media_type="text/xml")
+    answer = InboundAcknowledged(
+        stored=reply is not None, reply_id=str(reply.id) if reply else None
+    )
+    return Response(answer.model_dump_json(), media_type="application/json")

@@ -1,0 +1,133 @@
+"""Provider webhooks: which clinic (the secret in the URL), is it really the provider
+(Twilio's signature), and what the body says (each provider's parser)."""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.appointments.confirmations import apply_confirmation_reply
+from app.clinic_settings.service import get_clinic_settings
+from app.clinics.models import Clinic
+from app.core.errors import NotFound
+from app.deliveries.intake import ReportIntake
+from app.deliveries.reports import ParsedReport
+from app.replies.models import Reply
+from app.replies.service import InboundSms, receive_reply
+from app.webhooks import linkmobility, sinch, twilio
+from app.webhooks.parsing import SignatureRejected, form_fields
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_URL = "No webhook at this URL: check the provider and the secret (see GET /v1/settings)."
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    body: bytes
+    query: Mapping[str, str]
+    url: str  # as the provider called it: PUBLIC_BASE_URL + path + query
+    signature: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderWebhooks:
+    parse_delivery: Callable[[WebhookRequest], list[ParsedReport]]
+    parse_inbound: Callable[[WebhookRequest], InboundSms | None]
+    signed: bool = False
+
+
+PROVIDERS: Mapping[str, ProviderWebhooks] = {
+    "linkmobility": ProviderWebhooks(
+        parse_delivery=lambda request: linkmobility.parse_delivery(request.body),
+        parse_inbound=lambda request: linkmobility.parse_inbound(request.body),
+    ),
+    "sinch": ProviderWebhooks(
+        parse_delivery=lambda request: sinch.parse_delivery(request.body),
+        parse_inbound=lambda request: sinch.parse_inbound(request.body),
+    ),
+    "twilio": ProviderWebhooks(
+        parse_delivery=lambda request: twilio.parse_delivery(request.body, request.query),
+        parse_inbound=lambda request: twilio.parse_inbound(request.body),
+        signed=True,
+    ),
+}
+
+
+def provider_webhooks(provider: str) -> ProviderWebhooks:
+    webhooks = PROVIDERS.get(provider)
+    if webhooks is None:
+        raise NotFound(UNKNOWN_URL)
+    return webhooks
+
+
+async def clinic_for_secret(session: AsyncSession, secret: str) -> Clinic:
+    statement = select(Clinic).where(Clinic.webhook_secret == secret)  # type: ignore[arg-type]
+    clinic = (await session.execute(statement)).scalar_one_or_none()
+    if clinic is None:
+        raise NotFound(UNKNOWN_URL)
+    return clinic
+
+
+async def verify_signature(session: AsyncSession, clinic: Clinic, request: WebhookRequest) -> None:
+    """Twilio signs with the account's auth token; without one we cannot tell it is Twilio."""
+    settings = await get_clinic_settings(session, clinic.id)
+    token = settings.provider_credentials.get("twilio", {}).get("auth_token")
+    if not token:
+        raise SignatureRejected(
+            "This clinic has no Twilio auth token configured, so the signature cannot be checked."
+        )
+    fields = form_fields(request.body)
+    if not twilio.signature_is_valid(request.url, fields, token, request.signature):
+        logger.warning("Twilio signature rejected", extra={"clinic_id": str(clinic.id)})
+        raise SignatureRejected("X-Twilio-Signature is missing or does not match.")
+
+
+async def receive_delivery_reports(
+    intake: ReportIntake,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    secret: str,
+    provider: str,
+    request: WebhookRequest,
+    now: datetime,
+) -> tuple[int, int]:
+    """Verify, parse and store; answers (reports in the body, reports new to us)."""
+    webhooks = provider_webhooks(provider)
+    if webhooks.signed:
+        async with sessionmaker() as session:
+            await verify_signature(session, await clinic_for_secret(session, secret), request)
+    reports = webhooks.parse_delivery(request)
+    stored = await intake.store(secret=secret, provider=provider, reports=reports, now=now)
+    if stored is None:
+        raise NotFound(UNKNOWN_URL)
+    return len(reports), stored
+
+
+async def receive_inbound(
+    session: AsyncSession,
+    *,
+    clinic: Clinic,
+    provider: str,
+    request: WebhookRequest,
+    now: datetime,
+) -> Reply | None:
+    """Verify, parse, store and act; None for a repeat or a message with no text."""
+    webhooks = provider_webhooks(provider)
+    if webhooks.signed:
+        await verify_signature(session, clinic, request)
+    inbound = webhooks.parse_inbound(request)
+    if inbound is None:
+        logger.info(
+            "inbound webhook without a text message; acknowledged", extra={"provider": provider}
+        )
+        return None
+    reply = await receive_reply(
+        session, clinic_id=clinic.id, provider=provider, inbound=inbound, now=now
+    )
+    if reply is not None:
+        await apply_confirmation_reply(session, reply, now)
+    return reply

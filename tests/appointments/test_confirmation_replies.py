@@ -1,0 +1,106 @@
+"""JA/NEI by SMS confirms an appointment or asks to cancel it, and tells the practice system."""
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import FixedClock
+from app.events.models import EventDelivery
+from tests.conftest import ClinicAccess
+from tests.messages.conftest import put_patient
+from tests.replies.test_inbound import reply
+from tests.webhooks.helpers import NUMBER, sent_message
+
+
+async def book(
+    client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock, hours_ahead: int = 48
+) -> dict[str, Any]:
+    start = clock.now() + timedelta(hours=hours_ahead)
+    response = await client.put(
+        "/v1/appointments/A-1",
+        headers=clinic.headers,
+        json={
+            "patient_no": "1001",
+            "practitioner": "Tannlege Hansen",
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=30)).isoformat(),
+        },
+    )
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def appointment(client: httpx.AsyncClient, clinic: ClinicAccess) -> dict[str, Any]:
+    body: dict[str, Any] = (await client.get("/v1/appointments/A-1", headers=clinic.headers)).json()
+    return body
+
+
+@pytest.fixture
+async def reminded(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> str:
+    await put_patient(client, clinic, "1001", mobile=NUMBER, wants_sms=True)
+    await client.post(
+        "/v1/event-subscriptions",
+        headers=clinic.headers,
+        json={
+            "url": "http://127.0.0.1:9/pms",
+            "event_types": ["appointment.confirmed", "appointment.cancellation_requested"],
+        },
+    )
+    await book(client, clinic, clock)
+    return await sent_message(
+        client,
+        clinic,
+        sessionmaker,
+        clock,
+        to=None,
+        text=None,
+        patient_no="1001",
+        template_type="reminder_1",
+        appointment_id="A-1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "confirmation", "event"),
+    [
+        ("Ja takk", "confirmed", "appointment.confirmed"),
+        ("nei", "cancellation_requested", "appointment.cancellation_requested"),
+    ],
+)
+async def test_an_answer_to_a_reminder_reaches_the_appointment(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reminded: str,
+    answer: str,
+    confirmation: str,
+    event: str,
+) -> None:
+    await reply(client, clinic, answer)
+    assert (await appointment(client, clinic))["confirmation"] == confirmation
+    async with sessionmaker() as session:
+        events = (await session.execute(select(EventDelivery))).scalars().all()
+    assert [delivery.event_type for delivery in events] == [event]
+
+
+async def test_an_answer_to_a_time_that_has_moved_is_left_for_staff(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    reminded: str,
+) -> None:
+    await book(client, clinic, clock, hours_ahead=72)
+    await reply(client, clinic, "JA")
+    assert (await appointment(client, clinic))["confirmation"] is None
+    replies = (await client.get("/v1/replies", headers=clinic.headers)).json()["data"]
+    assert [r["keyword"] for r in replies] == ["confirm"]

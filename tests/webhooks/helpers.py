@@ -1,0 +1,124 @@
+"""Shared by the webhook, reply, event and sms-info tests."""
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import FixedClock
+from app.core.jobs import PendingJob
+from app.deliveries.reports import AppliedReports, apply_stored_reports
+from app.messages.dispatch import dispatch_batch
+from app.messages.models import Message
+from app.providers.base import Accepted, OutboundSms, SendResult
+from tests.conftest import ClinicAccess
+
+NUMBER = "+4791234567"
+
+
+class AcceptingProvider:
+    name = "linkmobility"
+    max_batch_size = 1000
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundSms] = []
+
+    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+        self.sent += messages
+        return [Accepted(f"link-{message.message_id}") for message in messages]
+
+
+async def _no_jobs(_jobs: list[PendingJob]) -> None:
+    return None
+
+
+async def dispatch_all(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> AcceptingProvider:
+    provider = AcceptingProvider()
+    await dispatch_batch(
+        sessionmaker,
+        now=clock.now,
+        provider_for=lambda _settings, _secret: provider,
+        limit=1000,
+        after_commit=_no_jobs,
+        worker_id="test-worker",
+    )
+    return provider
+
+
+async def create_message(client: httpx.AsyncClient, clinic: ClinicAccess, **body: Any) -> str:
+    response = await client.post(
+        "/v1/messages", headers=clinic.headers, json={"to": NUMBER, "text": "Hei"} | body
+    )
+    assert response.status_code == 201, response.text
+    message_id: str = response.json()["data"][0]["id"]
+    return message_id
+
+
+async def sent_message(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    **body: Any,
+) -> str:
+    """A message the provider has accepted (status sent, delivery accepted)."""
+    message_id = await create_message(client, clinic, **body)
+    await dispatch_all(sessionmaker, clock)
+    return message_id
+
+
+async def webhook_path(
+    client: httpx.AsyncClient, clinic: ClinicAccess, provider: str, kind: str
+) -> str:
+    settings = await client.get("/v1/settings", headers=clinic.headers)
+    secret = settings.json()["webhook_urls"][kind].split("/")[-2]
+    return f"/v1/webhooks/{provider}/{secret}/{kind}"
+
+
+async def apply_reports(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> AppliedReports:
+    async with sessionmaker.begin() as session:
+        return await apply_stored_reports(session, now=clock.now())
+
+
+async def load_message(sessionmaker: async_sessionmaker[AsyncSession], message_id: str) -> Message:
+    async with sessionmaker() as session:
+        message = await session.get(Message, uuid.UUID(message_id))
+        assert message is not None
+        return message
+
+
+class Captured(logging.Handler):
+    """Records of one logger; the app's lifespan replaces the root handlers (and caplog's)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    @property
+    def messages(self) -> list[str]:
+        return [record.getMessage() for record in self.records]
+
+
+@contextmanager
+def captured_logs(name: str) -> Iterator[Captured]:
+    handler = Captured()
+    logger = logging.getLogger(name)
+    # Alembic's fileConfig (the migrations run first) disables loggers that exist by then.
+    was_disabled, logger.disabled = logger.disabled, False
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.disabled = was_disabled

@@ -1,0 +1,66 @@
+"""Reports arriving together are written together, and each request gets its own answer."""
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.clock import FixedClock
+from app.deliveries.models import StoredDeliveryReport
+from tests.conftest import ClinicAccess
+from tests.webhooks.helpers import apply_reports, load_message, sent_message, webhook_path
+
+
+async def test_concurrent_reports_share_a_transaction(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    other_clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    clock: FixedClock,
+) -> None:
+    ours = [
+        await sent_message(client, clinic, sessionmaker, clock, to=f"+479123456{n}")
+        for n in range(5)
+    ]
+    theirs = await sent_message(client, other_clinic, sessionmaker, clock)
+    mine = await webhook_path(client, clinic, "linkmobility", "delivery")
+    other = await webhook_path(client, other_clinic, "linkmobility", "delivery")
+
+    def report(message_id: str, report_id: str) -> dict[str, Any]:
+        return {"refId": message_id, "id": report_id, "resultCode": 1001}
+
+    posts = [(mine, report(message_id, f"r{n}")) for n, message_id in enumerate(ours)]
+    posts += [
+        (mine, report(ours[0], "r0")),  # a repeat, in the same batch
+        (other, report(theirs, "t0")),
+        ("/v1/webhooks/linkmobility/no-such-secret/delivery", report(ours[1], "x")),
+        (mine, report(str(uuid.uuid4()), "unknown")),
+    ]
+    inserts: list[str] = []
+
+    def count(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith("INSERT INTO DELIVERY_REPORT"):
+            inserts.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        answers = await asyncio.gather(*(client.post(path, json=body) for path, body in posts))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+    assert [a.status_code for a in answers] == [200] * 7 + [404, 200]
+    # Of the two posts of report r0, one stored it; which one depends on the batch order.
+    assert sorted(a.json()["stored"] for a in answers[:6]) == [0, 1, 1, 1, 1, 1]
+    assert answers[6].json() == {"received": 1, "stored": 1}
+    assert answers[8].json() == {"received": 1, "stored": 1}
+    assert len(inserts) < 8, "reports arriving together are inserted together"
+    async with sessionmaker() as session:
+        stored = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
+    assert stored.scalar_one() == 7
+    await apply_reports(sessionmaker, clock)
+    for message_id in [*ours, theirs]:
+        assert (await load_message(sessionmaker, message_id)).delivery == "delivered"

@@ -1,0 +1,59 @@
+"""Folding a message's part reports into one delivery state."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.deliveries.parts import PartReport, message_delivery
+from app.messages.models import DeliveryState
+
+T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+A, D, U, K = (
+    DeliveryState.ACCEPTED,
+    DeliveryState.DELIVERED,
+    DeliveryState.UNDELIVERED,
+    DeliveryState.UNKNOWN,
+)
+
+
+def reports(*parts: tuple[int | None, DeliveryState]) -> list[PartReport]:
+    return [
+        PartReport(part, state, T0 + timedelta(seconds=index))
+        for index, (part, state) in enumerate(parts)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parts", "segments", "expected"),
+    [
+        ([(None, A)], 1, A),
+        ([(None, D)], 1, D),
+        ([(None, A), (None, D)], 1, D),
+        ([(0, D)], 2, A),
+        ([(0, D), (1, D)], 2, D),
+        ([(0, D), (1, A)], 2, A),
+        ([(0, D), (1, U)], 2, U),
+        ([(0, U)], 3, U),
+        ([(0, D), (1, K)], 2, K),
+        ([(0, K), (0, D), (1, D)], 2, D),
+        ([(0, D), (1, D), (2, D)], 2, D),  # the provider split in more parts than we did
+        ([(0, D), (None, K)], 2, K),
+        ([(None, D), (0, A)], 3, D),
+    ],
+)
+def test_message_delivery(
+    parts: list[tuple[int | None, DeliveryState]], segments: int, expected: DeliveryState
+) -> None:
+    outcome = message_delivery(reports(*parts), segments)
+    assert outcome is not None
+    assert outcome.state is expected
+
+
+def test_no_reports_no_outcome() -> None:
+    assert message_delivery([], 1) is None
+
+
+def test_delivered_at_is_the_last_parts_time() -> None:
+    outcome = message_delivery(reports((1, D), (0, D)), 2)
+    assert outcome is not None
+    assert outcome.occurred_at == T0 + timedelta(seconds=1)

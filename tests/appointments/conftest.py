@@ -1,7 +1,6 @@
 """Helpers for the appointment tests: push patients, appointments and rules over HTTP."""
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,12 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.core.clock import FixedClock
-from app.core.jobs import PendingJob
-from app.messages.dispatch import dispatch_batch
 from app.messages.models import Message
-from app.providers.base import Accepted, OutboundSms, SendResult
 from tests.conftest import ClinicAccess
 from tests.messages.conftest import put_patient
+from tests.support.dispatch import RecordingProvider, dispatch_once
 
 Json = dict[str, Any]
 
@@ -92,37 +89,12 @@ async def patient(client: httpx.AsyncClient, clinic: ClinicAccess) -> Json:
     return await put_patient(client, clinic, "1001", wants_sms=True)
 
 
-class RecordingProvider:
-    """Accepts everything and remembers what it was given."""
-
-    name = "recording"
-    max_batch_size = 1000
-
-    def __init__(self) -> None:
-        self.sent: list[OutboundSms] = []
-
-    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        self.sent += messages
-        return [Accepted(f"p-{m.message_id}") for m in messages]
-
-
-async def _no_jobs(jobs: list[PendingJob]) -> None:
-    return None
-
-
 async def send_due(
     sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> RecordingProvider:
     """Run the worker's send loop once at the clock's time."""
     provider = RecordingProvider()
-    await dispatch_batch(
-        sessionmaker,
-        now=clock.now,
-        provider_for=lambda _settings, _secret: provider,
-        limit=1000,
-        after_commit=_no_jobs,
-        worker_id="appointments-test",
-    )
+    await dispatch_once(sessionmaker, clock, provider)
     return provider
 
 

@@ -12,16 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.clinic_settings.models import ClinicSettings
 from app.core.clock import FixedClock
-from app.core.jobs import PendingJob
 from app.deliveries.service import DeliveryReport, apply_delivery_reports
 from app.messages.dispatch import (
-    DispatchStats,
-    dispatch_batch,
     expire_overdue,
     settle_abandoned_sends,
 )
 from app.messages.models import DeliveryState, Message
-from app.providers.base import Accepted, Failed, FailureKind, OutboundSms, SendResult
+from app.providers.base import Failed, FailureKind, OutboundSms, SendResult
 from app.providers.sandbox import (
     NO_REPORT_NUMBER,
     PERMANENT_FAILURE_NUMBER,
@@ -31,48 +28,8 @@ from app.providers.sandbox import (
 )
 from app.worker.models import WorkerStatus
 from tests.conftest import ClinicAccess
-
-WORKER_ID = "test-worker"
-
-
-class RecordingProvider:
-    name = "recording"
-
-    def __init__(self, max_batch_size: int = 1000, answers: dict[str, SendResult] | None = None):
-        self.max_batch_size = max_batch_size
-        self.answers = answers or {}
-        self.batches: list[list[OutboundSms]] = []
-        self.raise_error = False
-
-    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        self.batches.append(list(messages))
-        if self.raise_error:
-            raise RuntimeError("adapter bug")
-        return [self.answers.get(m.to) or Accepted(f"p-{m.message_id}") for m in messages]
-
-    @property
-    def sent_ids(self) -> list[str]:
-        return [m.message_id for batch in self.batches for m in batch]
-
-
-async def _no_jobs(jobs: list[PendingJob]) -> None:
-    return None
-
-
-async def dispatch(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clock: FixedClock,
-    provider: Any,
-    limit: int = 1000,
-) -> DispatchStats:
-    return await dispatch_batch(
-        sessionmaker,
-        now=clock.now,
-        provider_for=lambda _settings, _secret: provider,
-        limit=limit,
-        after_commit=_no_jobs,
-        worker_id=WORKER_ID,
-    )
+from tests.support.dispatch import RecordingProvider
+from tests.support.dispatch import dispatch_once as dispatch
 
 
 async def send(client: httpx.AsyncClient, clinic: ClinicAccess, to: str, **body: Any) -> str:

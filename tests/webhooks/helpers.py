@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,44 +10,19 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
-from app.core.jobs import PendingJob
 from app.deliveries.reports import AppliedReports, apply_stored_reports
-from app.messages.dispatch import dispatch_batch
 from app.messages.models import Message
-from app.providers.base import Accepted, OutboundSms, SendResult
 from tests.conftest import ClinicAccess
+from tests.support.dispatch import RecordingProvider, dispatch_once
 
 NUMBER = "+4791234567"
 
 
-class AcceptingProvider:
-    name = "linkmobility"
-    max_batch_size = 1000
-
-    def __init__(self) -> None:
-        self.sent: list[OutboundSms] = []
-
-    async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
-        self.sent += messages
-        return [Accepted(f"link-{message.message_id}") for message in messages]
-
-
-async def _no_jobs(_jobs: list[PendingJob]) -> None:
-    return None
-
-
 async def dispatch_all(
     sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
-) -> AcceptingProvider:
-    provider = AcceptingProvider()
-    await dispatch_batch(
-        sessionmaker,
-        now=clock.now,
-        provider_for=lambda _settings, _secret: provider,
-        limit=1000,
-        after_commit=_no_jobs,
-        worker_id="test-worker",
-    )
+) -> RecordingProvider:
+    provider = RecordingProvider(name="linkmobility")
+    await dispatch_once(sessionmaker, clock, provider)
     return provider
 
 

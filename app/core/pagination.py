@@ -2,6 +2,8 @@
 
 import base64
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from app.core.errors import InvalidInput
@@ -22,3 +24,19 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != arity:
         raise InvalidInput.for_field("cursor", "not a cursor from this API", "bad_cursor")
     return values
+
+
+def encode_time_cursor(moment: datetime, row_id: uuid.UUID) -> str:
+    return encode_cursor(moment.isoformat(), str(row_id))
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (time, id) of the last row a newest-first page returned."""
+    moment, row_id = decode_cursor(cursor, 2)
+    try:
+        after = (datetime.fromisoformat(moment), uuid.UUID(row_id))
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InvalidInput.for_field("cursor", "not a cursor from this API", "bad_cursor") from exc
+    if after[0].tzinfo is None:
+        raise InvalidInput.for_field("cursor", "not a cursor from this API", "bad_cursor")
+    return after

@@ -6,6 +6,8 @@ from enum import StrEnum
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from app.core.errors import InvalidInput
+
 _TEXTABLE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
@@ -66,3 +68,11 @@ def mask(e164: str) -> str:
     if len(e164) <= 5:
         return "*" * len(e164)
     return e164[:3] + "*" * (len(e164) - 5) + e164[-2:]
+
+
+def number_filter(raw: str, country: str, *, field: str) -> str:
+    """A number given to filter a list by, as E.164; a 422 naming `field` if it is none."""
+    try:
+        return parse_phone_number(raw, country).e164
+    except InvalidPhoneNumber as exc:
+        raise InvalidInput.for_field(field, str(exc), exc.problem.value) from exc

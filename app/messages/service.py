@@ -20,8 +20,13 @@ from app.clinic_settings.service import get_clinic_settings, send_window_rules
 from app.core.db import bulk_insert
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.jobs import PendingJob, enqueue_after_commit
-from app.core.pagination import decode_cursor, encode_cursor
-from app.core.phones import InvalidPhoneNumber, format_for_display, parse_phone_number
+from app.core.pagination import decode_time_cursor, encode_time_cursor
+from app.core.phones import (
+    InvalidPhoneNumber,
+    format_for_display,
+    number_filter,
+    parse_phone_number,
+)
 from app.messages.models import Message, MessageStatus, RecipientRole, message_table
 from app.messages.recipients import Recipient, Skipped, patient_recipients
 from app.messages.schemas import (
@@ -513,7 +518,9 @@ def _filtered(statement: Select[Message], filters: MessageFilters, country: str)
     if filters.patient_no:
         statement = statement.where(table.patient_no == filters.patient_no)
     if filters.to:
-        statement = statement.where(table.to_number == _number_filter(filters.to, country))
+        statement = statement.where(
+            table.to_number == number_filter(filters.to, country, field="to")
+        )
     if filters.practitioner:
         statement = statement.where(table.practitioner == filters.practitioner)
     if filters.appointment_id:
@@ -535,13 +542,6 @@ def _filtered(statement: Select[Message], filters: MessageFilters, country: str)
     return statement
 
 
-def _number_filter(raw: str, country: str) -> str:
-    try:
-        return parse_phone_number(raw, country).e164
-    except InvalidPhoneNumber as exc:
-        raise InvalidInput.for_field("to", str(exc), exc.problem.value) from exc
-
-
 async def list_messages(
     session: AsyncSession,
     *,
@@ -556,18 +556,10 @@ async def list_messages(
     statement: Select[Message] = select(Message).where(table.clinic_id == clinic_id)
     statement = _filtered(statement, filters, settings.country)
     if cursor is not None:
-        created_at, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created_at), uuid.UUID(last_id))
-            if after[0].tzinfo is None:
-                raise ValueError("naive time in cursor")
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise InvalidInput.for_field(
-                "cursor", "not a cursor from this API", "bad_cursor"
-            ) from exc
+        after = decode_time_cursor(cursor)
         statement = statement.where(tuple_(table.created_at, table.id) < after)
     statement = statement.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
     rows = list((await session.execute(statement)).scalars())
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(page[-1].created_at.isoformat(), str(page[-1].id)) if more else None
+    next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None
     return page, next_cursor

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import get_clinic_settings
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import NotFound
 from app.core.inserts import insert_new
-from app.core.pagination import decode_cursor, encode_cursor
-from app.core.phones import InvalidPhoneNumber, mask, parse_phone_number
+from app.core.pagination import decode_time_cursor, encode_time_cursor
+from app.core.phones import InvalidPhoneNumber, mask, number_filter, parse_phone_number
 from app.events.messages import record_message_status_events
 from app.events.models import EventType
 from app.events.service import NewEvent, record_events
@@ -291,7 +291,9 @@ def _filtered(statement: Select[Reply], filters: ReplyFilters, country: str) -> 
     if filters.patient_no:
         statement = statement.where(_reply.patient_no == filters.patient_no)
     if filters.number:
-        statement = statement.where(_reply.from_number == _number_filter(filters.number, country))
+        statement = statement.where(
+            _reply.from_number == number_filter(filters.number, country, field="number")
+        )
     if filters.keyword is not None:
         statement = statement.where(_reply.keyword == filters.keyword.value)
     if filters.received_from:
@@ -299,13 +301,6 @@ def _filtered(statement: Select[Reply], filters: ReplyFilters, country: str) -> 
     if filters.received_to:
         statement = statement.where(_reply.received_at < filters.received_to)
     return statement
-
-
-def _number_filter(raw: str, country: str) -> str:
-    try:
-        return parse_phone_number(raw, country).e164
-    except InvalidPhoneNumber as exc:
-        raise InvalidInput.for_field("number", str(exc), exc.problem.value) from exc
 
 
 async def list_replies(
@@ -322,20 +317,12 @@ async def list_replies(
         select(Reply).where(_reply.clinic_id == clinic_id), filters, settings.country
     )
     if cursor is not None:
-        received_at, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(received_at), uuid.UUID(last_id))
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput.for_field(
-                "cursor", "not a cursor from this API", "bad_cursor"
-            ) from exc
+        after = decode_time_cursor(cursor)
         statement = statement.where(tuple_(_reply.received_at, _reply.id) < after)
     statement = statement.order_by(_reply.received_at.desc(), _reply.id.desc()).limit(limit + 1)
     rows = list((await session.execute(statement)).scalars())
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = (
-        encode_cursor(page[-1].received_at.isoformat(), str(page[-1].id)) if more else None
-    )
+    next_cursor = encode_time_cursor(page[-1].received_at, page[-1].id) if more else None
     return page, next_cursor
 
 

@@ -164,3 +164,14 @@ class TestKeywordSettings:
         )
         assert first_word("  «ja»  takk") == "JA"
         assert first_word("") == ""
+
+
+async def test_a_malformed_cursor_is_422_not_500(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    for cursor in ("WzUsIDZd", "not-a-cursor"):  # [5, 6], and no base64 JSON at all
+        response = await client.get(
+            "/v1/replies", headers=clinic.headers, params={"cursor": cursor}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "cursor"

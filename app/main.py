@@ -14,6 +14,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
+from app.core.memory import freeze_startup_objects
 from app.deliveries.intake import ReportIntake
 from app.events.router import router as events_router
 from app.health.router import router as health_router
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.redis = _redis_pool(settings.redis_url)
         app.state.report_intake = ReportIntake(app.state.engine, app.state.redis)
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -15,6 +15,7 @@ from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, session_scope
 from app.core.logging import configure_logging
+from app.core.memory import freeze_startup_objects
 from app.deliveries import tasks as delivery_tasks
 from app.deliveries.service import DeliveryReport
 from app.events import tasks as event_tasks
@@ -65,6 +66,7 @@ async def startup(ctx: WorkerContext) -> None:
         "status": _status(settings, clock),
     }
     await heartbeat(ctx)
+    freeze_startup_objects()
     logger.info("worker started", extra={"worker_id": ctx["status"].worker_id})
 
 

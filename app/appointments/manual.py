@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.appointments.messaging import (
-    LOOKUP_CHUNK_SIZE,
     AppointmentView,
     Composer,
     Context,
@@ -43,7 +42,9 @@ from app.appointments.schemas import (
     DayResult,
     ReminderOutcome,
 )
+from app.core.db import in_batches
 from app.core.errors import Conflict
+from app.core.models import table_of
 from app.messages.service import (
     MessageRow,
     store_messages,
@@ -151,7 +152,9 @@ async def remind_day(
     wanted = list(dict.fromkeys(request.appointment_ids or by_id))
     chosen = [by_id[appointment_id] for appointment_id in wanted if appointment_id in by_id]
     await with_messages(session, clinic_id, chosen)
-    patients = await _patients_by_id(session, [view.appointment.patient_id for view in chosen])
+    patients = await _patients_by_id(
+        session, clinic_id, [view.appointment.patient_id for view in chosen]
+    )
     template_type = TemplateType(request.template_type)
     composer = Composer(context)
     writes = DecisionWrites()
@@ -207,12 +210,11 @@ def _day_outcome(
 
 
 async def _patients_by_id(
-    session: AsyncSession, patient_ids: Sequence[uuid.UUID]
+    session: AsyncSession, clinic_id: uuid.UUID, patient_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Patient]:
     wanted = list(dict.fromkeys(patient_ids))
     found: dict[uuid.UUID, Patient] = {}
-    for start in range(0, len(wanted), LOOKUP_CHUNK_SIZE):
-        chunk = wanted[start : start + LOOKUP_CHUNK_SIZE]
-        statement = select(Patient).where(col(Patient.id).in_(chunk))
+    for condition in in_batches(session, table_of(Patient).c.id, wanted):
+        statement = select(Patient).where(col(Patient.clinic_id) == clinic_id, condition)
         found |= {patient.id: patient for patient in (await session.execute(statement)).scalars()}
     return found

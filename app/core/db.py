@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, event, func, insert, update
+from sqlalchemy import ColumnElement, Table, any_, bindparam, event, func, insert, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.core.config import Settings
+
+# Well below SQLite's bound-parameter limit (999 on old builds).
+SQLITE_IN_BATCH = 500
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -121,7 +124,26 @@ async def bulk_insert(
         return
     names = list(rows[0])
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    # COPY checks each row's foreign keys with one cached plan per constraint; the
+    # force_custom_plan of create_engine would plan those checks again for every row
+    # (a third of the time of a 10,000-row COPY).
+    await driver.execute("SET LOCAL plan_cache_mode = auto")
+    await driver.copy_records_to_table(
         table.name, records=[tuple(row[name] for name in names) for row in rows], columns=names
     )
+    await driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+def in_batches(
+    session: AsyncSession, column: ColumnElement[Any], values: Sequence[Any]
+) -> list[ColumnElement[bool]]:
+    """`column IN values` as the fewest conditions the database takes: one
+    `= ANY(array)` on PostgreSQL (one statement, one parameter), batches on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))]
+    return [
+        column.in_(values[start : start + SQLITE_IN_BATCH])
+        for start in range(0, len(values), SQLITE_IN_BATCH)
+    ]

@@ -49,3 +49,9 @@ class PatientView(Protocol):
     def guardians(self) -> list[dict[str, Any]]: ...
     @property
     def opted_out_at(self) -> datetime | None: ...
+
+
+# The columns a PatientView reads, for loading plain rows in bulk.
+PATIENT_VIEW_FIELDS = tuple(
+    name for name, member in vars(PatientView).items() if isinstance(member, property)
+)

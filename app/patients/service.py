@@ -11,17 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.clinic_settings.service import get_clinic_settings
+from app.core.db import in_batches
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.models import table_of
 from app.core.phones import InvalidPhoneNumber, mask, parse_phone_number
 from app.events.service import erase_event_data
 from app.messages.models import Message, MessageStatus
-from app.patients.models import Patient, PatientView
+from app.patients.models import PATIENT_VIEW_FIELDS, Patient, PatientView
 from app.patients.schemas import (
     MAX_PATIENT_NO_LENGTH,
     GuardianPublic,
@@ -36,8 +38,6 @@ from app.replies.service import erase_replies_of
 
 logger = logging.getLogger(__name__)
 
-# Well below SQLite's bound-parameter limit (999 on old builds), and a cheap IN list elsewhere.
-LOOKUP_CHUNK_SIZE = 500
 SEARCH_TEXT_LENGTH = 400
 _PHONE_QUERY = re.compile(r"[\d\s+\-().]*\d[\d\s+\-().]*")
 
@@ -121,15 +121,13 @@ async def get_patients_by_number(
 ) -> dict[str, PatientView]:
     """The clinic's patients among `patient_nos`, by number; unknown numbers are left out.
 
-    Plain rows, not ORM objects: a bulk send reads 10,000 at once, read-only."""
+    Plain rows of what sending reads, not ORM objects: a bulk send reads 10,000 at once."""
     wanted = list(dict.fromkeys(patient_nos))
     table = table_of(Patient)
+    columns = [table.c[name] for name in PATIENT_VIEW_FIELDS]
     found: dict[str, PatientView] = {}
-    for start in range(0, len(wanted), LOOKUP_CHUNK_SIZE):
-        chunk = wanted[start : start + LOOKUP_CHUNK_SIZE]
-        statement = table.select().where(
-            table.c.clinic_id == clinic_id, table.c.patient_no.in_(chunk)
-        )
+    for condition in in_batches(session, table.c.patient_no, wanted):
+        statement = sa_select(*columns).where(table.c.clinic_id == clinic_id, condition)
         for patient in (await session.execute(statement)).all():
             found[patient.patient_no] = patient
     return found

@@ -1,0 +1,71 @@
+"""The bulk helpers of app.core.db, on whichever database the suite runs."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.clinics.service import create_clinic
+from app.core.db import SQLITE_IN_BATCH, bulk_insert, in_batches
+from app.core.models import table_of
+from app.replies.models import Reply
+from tests.conftest import START_TIME
+
+reply_table = table_of(Reply)
+
+
+def _reply(clinic_id: uuid.UUID, number: int) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "clinic_id": clinic_id,
+        "provider": "sandbox",
+        "provider_message_id": f"mo-{number}",
+        "text": "JA",
+        "received_at": START_TIME,
+        "read": False,
+        "follow_up": False,
+    }
+
+
+async def _insert_replies(session: AsyncSession, count: int) -> list[dict[str, Any]]:
+    clinic = await create_clinic(session, name="Tannlege Berg")
+    rows = [_reply(clinic.id, number) for number in range(count)]
+    await bulk_insert(session, reply_table, rows)
+    return rows
+
+
+async def test_bulk_insert_stores_every_row_and_keeps_the_session_plan_mode(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as session:
+        await _insert_replies(session, 1_200)
+        if session.get_bind().dialect.name == "postgresql":
+            # COPY runs with cached plans; the statements after it plan per call again.
+            mode = await session.execute(text("SHOW plan_cache_mode"))
+            assert mode.scalar_one() == "force_custom_plan"
+        await session.commit()
+    async with sessionmaker() as session:
+        stored = await session.execute(select(func.count()).select_from(reply_table))
+        assert stored.scalar_one() == 1_200
+
+
+async def test_in_batches_matches_every_value_in_as_few_statements_as_the_database_allows(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as session:
+        rows = await _insert_replies(session, 1_200)
+        wanted = [row["id"] for row in rows[::2]] + [uuid.uuid4()]
+        conditions = in_batches(session, reply_table.c.id, wanted)
+        found = set()
+        for condition in conditions:
+            found |= set(
+                (await session.execute(select(reply_table.c.id).where(condition))).scalars()
+            )
+        postgres = session.get_bind().dialect.name == "postgresql"
+        assert len(conditions) == (1 if postgres else -(-len(wanted) // SQLITE_IN_BATCH))
+        assert found == {row["id"] for row in rows[::2]}
+        for condition in in_batches(session, reply_table.c.id, []):
+            assert (
+                await session.execute(select(reply_table.c.id).where(condition))
+            ).first() is None

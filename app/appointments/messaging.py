@@ -28,7 +28,7 @@ from app.appointments.scheduling import (
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import send_window_rules
-from app.core.db import bulk_insert, bulk_update
+from app.core.db import bulk_insert, bulk_update, in_batches
 from app.core.errors import NotFound
 from app.messages.models import MessageStatus, message_table
 from app.messages.recipients import Recipient, patient_recipients
@@ -38,6 +38,7 @@ from app.messages.service import (
     MessageRow,
     _merge_values,
     _new_message_row,
+    _shared_row,
 )
 from app.patients.models import Patient
 from app.reminder_rules.models import ReminderRules
@@ -47,8 +48,6 @@ from app.templates import service as templates_service
 from app.templates.defaults import TemplateType
 from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
 from app.templates.models import MessageTemplate
-
-LOOKUP_CHUNK_SIZE = 500
 
 _message = message_table.c
 _decision = appointment_reminder_table.c
@@ -112,17 +111,13 @@ async def load_context(session: AsyncSession, clinic_id: uuid.UUID, now: datetim
     return Context(clinic_id, settings, rules, window)
 
 
-def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
-    return [values[i : i + LOOKUP_CHUNK_SIZE] for i in range(0, len(values), LOOKUP_CHUNK_SIZE)]
-
-
 async def messages_of(
     session: AsyncSession, clinic_id: uuid.UUID, appointment_ids: Sequence[str]
 ) -> dict[str, list[MessageFacts]]:
     found: dict[str, list[MessageFacts]] = {
         appointment_id: [] for appointment_id in appointment_ids
     }
-    for chunk in _chunks(appointment_ids):
+    for condition in in_batches(session, _message.appointment_id, appointment_ids):
         statement = select(
             _message.appointment_id,
             _message.id,
@@ -133,7 +128,7 @@ async def messages_of(
             _message.appointment_start_at,
             _message.next_attempt_at,
             _message.sent_at,
-        ).where(_message.clinic_id == clinic_id, _message.appointment_id.in_(chunk))
+        ).where(_message.clinic_id == clinic_id, condition)
         for appointment_id, *facts in await session.execute(statement):
             found[appointment_id].append(MessageFacts(*facts))
     return found
@@ -145,7 +140,7 @@ async def decided_of(
     found: dict[str, dict[str, Decided]] = {
         appointment_id: {} for appointment_id in appointment_ids
     }
-    for chunk in _chunks(appointment_ids):
+    for condition in in_batches(session, _decision.appointment_id, appointment_ids):
         statement = select(
             _decision.appointment_id,
             _decision.id,
@@ -153,7 +148,7 @@ async def decided_of(
             _decision.start_at,
             _decision.outcome,
             _decision.skip_reason,
-        ).where(_decision.clinic_id == clinic_id, _decision.appointment_id.in_(chunk))
+        ).where(_decision.clinic_id == clinic_id, condition)
         for appointment_id, *row in await session.execute(statement):
             decided = Decided(*row)
             found[appointment_id][decided.kind] = decided
@@ -305,16 +300,18 @@ class Composer:
         analysis = analyze(text)
         if analysis.segments > settings.max_segments:
             return [], "too_long"
+        context = self.context
+        shared = _shared_row(
+            clinic_id=context.clinic_id, settings=settings, content=content, now=context.now
+        )
         rows = [
             _new_message_row(
-                clinic_id=self.context.clinic_id,
-                settings=settings,
-                content=content,
+                shared,
                 recipient=recipient,
                 patient=patient,
                 text=text,
                 analysis=analysis,
-                now=self.context.now,
+                price_per_segment=settings.price_per_segment,
             )
             for recipient in recipients
         ]

@@ -196,17 +196,26 @@ async def _with_appointment(
     return request.model_copy(update=changes), appointment
 
 
-def _merge_values(
-    content: Content, settings: ClinicSettings, patient: PatientView | None
-) -> dict[str, str]:
+def _shared_merge_values(content: Content, settings: ClinicSettings) -> dict[str, str]:
+    """The merge values every recipient of one request shares, the request's own last."""
     values: dict[str, str] = {}
     if settings.business_phone:
         values["Businessphone"] = format_for_display(settings.business_phone, settings.country)
-    if patient is not None:
-        values |= {"Fornavn": patient.first_name, "Etternavn": patient.last_name}
     if content.request.practitioner:
         values["Behandler"] = content.request.practitioner
     return values | content.request.merge_values
+
+
+def _with_patient(shared: dict[str, str], patient: PatientView | None) -> dict[str, str]:
+    if patient is None:
+        return shared
+    return {"Fornavn": patient.first_name, "Etternavn": patient.last_name} | shared
+
+
+def _merge_values(
+    content: Content, settings: ClinicSettings, patient: PatientView | None
+) -> dict[str, str]:
+    return _with_patient(_shared_merge_values(content, settings), patient)
 
 
 def _render(content: Content, values: dict[str, str]) -> str:
@@ -243,36 +252,17 @@ def _cost(segments: int, price_per_segment: Decimal) -> Decimal:
     return money(segments * Decimal(price_per_segment))
 
 
-def _new_message_row(
-    *,
-    clinic_id: uuid.UUID,
-    settings: ClinicSettings,
-    content: Content,
-    recipient: Recipient,
-    patient: PatientView | None,
-    text: str,
-    analysis: TextAnalysis,
-    now: datetime,
+def _shared_row(
+    *, clinic_id: uuid.UUID, settings: ClinicSettings, content: Content, now: datetime
 ) -> MessageRow:
-    """A `message` row as a plain dict: bulk sends build thousands, and ORM objects are slow."""
+    """The columns every message of one request has in common."""
     return {
-        "id": uuid.uuid4(),
         "clinic_id": clinic_id,
-        "patient_id": patient.id if patient else None,
-        "patient_no": patient.patient_no if patient else None,
-        "patient_name": f"{patient.first_name} {patient.last_name}" if patient else None,
-        "recipient_role": recipient.role.value,
-        "recipient_name": recipient.name,
-        "to_number": recipient.number,
         "type": content.type,
         "appointment_id": content.request.appointment_id,
         "appointment_start_at": content.appointment_start_at,
         "practitioner": content.request.practitioner,
         "allow_reply": content.allow_reply,
-        "text": text,
-        "encoding": analysis.encoding.value,
-        "segments": analysis.segments,
-        "cost": _cost(analysis.segments, settings.price_per_segment),
         "currency": settings.currency,
         "status": MessageStatus.PENDING.value,
         "send_kind": content.kind.value,
@@ -281,6 +271,31 @@ def _new_message_row(
         "expires_at": content.expires_at,
         "attempts": 0,
         "created_at": now,
+    }
+
+
+def _new_message_row(
+    shared: MessageRow,
+    *,
+    recipient: Recipient,
+    patient: PatientView | None,
+    text: str,
+    analysis: TextAnalysis,
+    price_per_segment: Decimal,
+) -> MessageRow:
+    """A `message` row as a plain dict: bulk sends build thousands, and ORM objects are slow."""
+    return shared | {
+        "id": uuid.uuid4(),
+        "patient_id": patient.id if patient else None,
+        "patient_no": patient.patient_no if patient else None,
+        "patient_name": f"{patient.first_name} {patient.last_name}" if patient else None,
+        "recipient_role": recipient.role.value,
+        "recipient_name": recipient.name,
+        "to_number": recipient.number,
+        "text": text,
+        "encoding": analysis.encoding.value,
+        "segments": analysis.segments,
+        "cost": _cost(analysis.segments, price_per_segment),
     }
 
 
@@ -343,16 +358,15 @@ async def create_message(
     analysis = analyze(text)
     if analysis.segments > settings.max_segments:
         raise _over_the_cap(analysis, settings)
+    shared = _shared_row(clinic_id=clinic_id, settings=settings, content=content, now=now)
     rows = [
         _new_message_row(
-            clinic_id=clinic_id,
-            settings=settings,
-            content=content,
+            shared,
             recipient=recipient,
             patient=patient,
             text=text,
             analysis=analysis,
-            now=now,
+            price_per_segment=settings.price_per_segment,
         )
         for recipient in recipients
     ]
@@ -409,6 +423,8 @@ async def create_bulk(
     _check_appointment_patient(content, [patient.id for patient in patients.values()])
     policy = ReminderPolicy(settings.reminder_policy)
     include_guardians = _include_guardians(request, settings)
+    shared_values = _shared_merge_values(content, settings)
+    shared_row = _shared_row(clinic_id=clinic_id, settings=settings, content=content, now=now)
     analyses: dict[str, TextAnalysis] = {}
     outcomes: list[BulkOutcome] = []
     rows: list[MessageRow] = []
@@ -428,21 +444,19 @@ async def create_bulk(
         if not recipients:
             outcomes.append(_skipped_outcome(patient_no, skipped[0].reason))
             continue
-        text = _render(content, _merge_values(content, settings, patient))
+        text = _render(content, _with_patient(shared_values, patient))
         analysis = analyses.get(text) or analyses.setdefault(text, analyze(text))
         if analysis.segments > settings.max_segments:
             outcomes.append(_skipped_outcome(patient_no, "too_long"))
             continue
         batch = [
             _new_message_row(
-                clinic_id=clinic_id,
-                settings=settings,
-                content=content,
+                shared_row,
                 recipient=recipient,
                 patient=patient,
                 text=text,
                 analysis=analysis,
-                now=now,
+                price_per_segment=settings.price_per_segment,
             )
             for recipient in recipients
         ]

@@ -55,7 +55,6 @@ async def run(count: int) -> None:
                 body = {
                     "patient_nos": [f"{n:06d}" for n in range(count)],
                     "text": "Hei [Fornavn]! Husk timen din hos oss. Ring [Businessphone] om noe.",
-                    "merge_values": {"Businessphone": "22 33 44 55"},
                 }
                 started = time.perf_counter()
                 response = await client.post(

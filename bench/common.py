@@ -68,7 +68,13 @@ async def create_clinic(patients: int) -> tuple[uuid.UUID, str]:
         await session.execute(
             update(ClinicSettings)
             .where(ClinicSettings.clinic_id == clinic.id)  # type: ignore[arg-type]
-            .values(pause_saturday=False, pause_sunday=False, night_start=None, night_end=None)
+            .values(
+                pause_saturday=False,
+                pause_sunday=False,
+                night_start=None,
+                night_end=None,
+                business_phone="+4722334455",
+            )
         )
         rows = [
             {

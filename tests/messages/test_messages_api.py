@@ -452,3 +452,12 @@ class TestListBadInput:
         await post_message(client, clinic, to="+4791234567", text="Rabatt 50 kroner")
         found = await list_messages(client, clinic, q="50%")
         assert [m["text"] for m in found["data"]] == ["Rabatt 50% i dag"]
+
+    async def test_free_text_search_folds_norwegian_letters_on_every_database(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await post_message(client, clinic, to="+4791234567", text="Hei Øyvind! Velkommen til ÆRØ")
+        await post_message(client, clinic, to="+4791234567", text="Hei Oyvind")
+        for query in ("øyvind", "ØYVIND", "ærø", "Ærø"):
+            found = await list_messages(client, clinic, q=query)
+            assert [m["text"] for m in found["data"]] == ["Hei Øyvind! Velkommen til ÆRØ"], query

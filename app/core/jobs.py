@@ -5,11 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 from sqlalchemy.ext.asyncio import AsyncSession
 
 logger = logging.getLogger(__name__)
 
 _PENDING_JOBS = "pending_jobs"
+# Wake-ups queued behind a running job of the same id before the sweep is left to it.
+_MOST_FOLLOW_UPS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +38,26 @@ async def push_jobs(redis: ArqRedis | None, jobs: list[PendingJob]) -> None:
         return
     try:
         for job in jobs:
-            await redis.enqueue_job(
-                job.function, *job.args, _job_id=job.job_id, _defer_until=job.defer_until
-            )
+            await _enqueue(redis, job)
     except Exception:
         logger.warning("could not enqueue %d job(s); the sweep will pick them up", len(jobs))
+
+
+async def _enqueue(redis: ArqRedis, job: PendingJob) -> None:
+    """arq refuses an id that is queued or running. Queued is fine: that job will find
+    the work. Running is not: it may already have looked, so a follow-up goes in under a
+    versioned id (`dispatch:…:v2`)."""
+    for job_id in _versions(job.job_id):
+        queued = await redis.enqueue_job(
+            job.function, *job.args, _job_id=job_id, _defer_until=job.defer_until
+        )
+        if queued is not None or job_id is None:
+            return
+        if not await redis.exists(in_progress_key_prefix + job_id):
+            return
+
+
+def _versions(job_id: str | None) -> list[str | None]:
+    if job_id is None:
+        return [None]
+    return [job_id, *(f"{job_id}:v{n}" for n in range(2, _MOST_FOLLOW_UPS + 2))]

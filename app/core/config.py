@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     longest_send_seconds: int = Field(
         default=1800, ge=60, description="A claim older than this is settled, worker or not"
     )
+    private_event_urls: bool | None = Field(
+        default=None,
+        description="Whether event subscriptions may point into private networks (loopback, "
+        "RFC 1918, link-local). Unset: yes in development and tests, no in production.",
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -55,6 +60,12 @@ class Settings(BaseSettings):
         if len(self.admin_token.get_secret_value()) < 8:
             raise ValueError("ADMIN_TOKEN must be at least 8 characters long")
         return self
+
+    @property
+    def allows_private_event_urls(self) -> bool:
+        if self.private_event_urls is not None:
+            return self.private_event_urls
+        return self.environment is not Environment.PRODUCTION
 
     @property
     def is_sqlite(self) -> bool:

@@ -30,6 +30,7 @@ from app.events.models import (
 )
 from app.events.service import deliver_job
 from app.events.signing import event_body, signed_headers
+from app.events.targets import TargetCheck
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +127,14 @@ def _error_text(exc: httpx.HTTPError) -> str:
 
 
 async def post_event(
-    http: httpx.AsyncClient, delivery: ClaimedDelivery, *, now: datetime
+    http: httpx.AsyncClient,
+    delivery: ClaimedDelivery,
+    *,
+    now: datetime,
+    check_target: TargetCheck | None = None,
 ) -> AttemptResult:
+    if check_target is not None and (refusal := await check_target(delivery.url)):
+        return AttemptResult(now, None, refusal[:MAX_ERROR_LENGTH], 0)
     body = event_body(delivery.event_id, delivery.event_type, delivery.created_at, delivery.data)
     headers = signed_headers(delivery.secret, delivery.event_id, int(now.timestamp()), body)
     started = time.perf_counter()
@@ -144,13 +151,18 @@ def _elapsed_ms(started: float) -> int:
 
 
 async def post_all(
-    http: httpx.AsyncClient, deliveries: Sequence[ClaimedDelivery], *, now: datetime
+    http: httpx.AsyncClient,
+    deliveries: Sequence[ClaimedDelivery],
+    *,
+    now: datetime,
+    check_target: TargetCheck | None = None,
 ) -> list[AttemptResult]:
+    """POST each event; `check_target` (production) refuses private addresses first."""
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
     async def one(delivery: ClaimedDelivery) -> AttemptResult:
         async with semaphore:
-            return await post_event(http, delivery, now=now)
+            return await post_event(http, delivery, now=now, check_target=check_target)
 
     return list(await asyncio.gather(*(one(delivery) for delivery in deliveries)))
 

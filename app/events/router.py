@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.clinics.auth import CurrentClinic
-from app.core.deps import ClockDep, SessionDep
+from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.events import service
 from app.events.models import DeliveryStatus, EventType
@@ -26,7 +26,11 @@ router = APIRouter(tags=["events"])
     responses={409: {"description": "The clinic has the most subscriptions allowed"}},
 )
 async def create_subscription(
-    body: SubscriptionCreate, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
+    body: SubscriptionCreate,
+    clinic: CurrentClinic,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> SubscriptionCreated:
     """Events are POSTed as JSON `{id, type, created_at, data}` with `Webhook-Id`,
     `Webhook-Timestamp` and `Webhook-Signature: v1=<hex HMAC-SHA256 of
@@ -39,6 +43,7 @@ async def create_subscription(
         event_types=body.event_types,
         description=body.description,
         now=clock.now(),
+        allow_private=settings.allows_private_event_urls,
     )
     return SubscriptionCreated(
         **SubscriptionPublic.of(subscription).model_dump(), secret=subscription.secret

@@ -38,7 +38,9 @@ class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: SubscriptionUrl = Field(
-        description="Where events are POSTed: https, or http to localhost/127.0.0.1/::1 only"
+        description="Where events are POSTed: https, or http to localhost/127.0.0.1/::1 only. "
+        "In production the host must be public: no loopback, private or link-local address, "
+        "checked here and again before each POST"
     )
     event_types: list[EventType] = Field(min_length=1, description="Which events to send")
     description: str | None = Field(default=None, max_length=200)

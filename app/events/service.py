@@ -25,6 +25,7 @@ from app.events.models import (
     event_delivery_table,
     event_subscription_table,
 )
+from app.events.targets import PRIVATE_ADDRESS, literal_refusal
 
 DELIVER_JOB = "events.deliver"
 MAX_SUBSCRIPTIONS_PER_CLINIC = 20
@@ -124,7 +125,10 @@ async def create_subscription(
     event_types: Sequence[EventType],
     description: str | None,
     now: datetime,
+    allow_private: bool,
 ) -> EventSubscription:
+    if not allow_private and (refusal := literal_refusal(url)):
+        raise InvalidInput.for_field("url", refusal, PRIVATE_ADDRESS)
     existing = await list_subscriptions(session, clinic_id=clinic_id)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CLINIC:
         raise Conflict(

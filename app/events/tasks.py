@@ -29,7 +29,9 @@ async def deliver_batch(ctx: JobContext) -> DeliveryStats:
         claimed = await claim_due(session, now=clock.now(), limit=BATCH_SIZE)
     if not claimed:
         return DeliveryStats()
-    results = await post_all(ctx["http"], claimed, now=clock.now())
+    results = await post_all(
+        ctx["http"], claimed, now=clock.now(), check_target=ctx.get("check_event_target")
+    )
     async for session in session_scope(ctx["sessionmaker"]):
         stats = await record_results(
             session, claimed, results, now=clock.now(), random=ctx.get("random", random.random)

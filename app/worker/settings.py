@@ -19,6 +19,7 @@ from app.core.memory import freeze_startup_objects
 from app.deliveries import tasks as delivery_tasks
 from app.deliveries.service import DeliveryReport
 from app.events import tasks as event_tasks
+from app.events.targets import private_target_refusal
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
 from app.providers.sandbox import DELIVERY_DELAY
@@ -64,6 +65,9 @@ async def startup(ctx: WorkerContext) -> None:
         "http": http,
         "providers": ProviderFactory(settings, http, report_sink, clock.now),
         "status": _status(settings, clock),
+        "check_event_target": (
+            None if settings.allows_private_event_urls else private_target_refusal
+        ),
     }
     await heartbeat(ctx)
     freeze_startup_objects()

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -20,8 +21,10 @@ from app.events import tasks
 from app.events.delivery import DISABLE_AFTER_FAILED_EVENTS, retry_delay
 from app.events.models import EventDelivery, EventType
 from app.events.service import record_event
+from app.events.targets import private_target_refusal
 from tests.conftest import ClinicAccess
 from tests.events.test_subscriptions_api import HOOK, subscribe
+from tests.events.test_targets import resolving_to
 
 
 class FakeRedis:
@@ -184,6 +187,29 @@ class TestRetries:
         assert ctx["redis"].jobs == [
             ("events.deliver", f"events:{int(clock.now().timestamp()) + 10}")
         ]
+
+    async def test_a_host_resolving_into_a_private_network_gets_no_post(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+        ctx: dict[str, Any],
+        hook: respx.MockRouter,
+    ) -> None:
+        route = hook.post(HOOK).respond(204)
+        await subscribe(client, clinic, event_types=["reply.received"])
+        await emit(sessionmaker, clinic, clock)
+        resolver = resolving_to("10.0.0.7")  # e.g. DNS changed after the subscription
+        ctx["check_event_target"] = partial(private_target_refusal, resolver=resolver)
+
+        result = await tasks.deliver(ctx)
+
+        assert not route.called
+        assert (result["delivered"], result["retrying"]) == (0, 1)
+        [delivery] = await deliveries(sessionmaker)
+        assert delivery.last_error is not None
+        assert "private address (10.0.0.7)" in delivery.last_error
 
     @pytest.mark.parametrize("answer", NOT_RETRIED)
     async def test_other_answers_fail_at_once(

@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import __version__
 from app.core.clock import FixedClock
 from app.core.config import Settings
+from app.events.targets import private_target_refusal
 from app.worker.models import WorkerStatus
 from app.worker.settings import WorkerSettings, heartbeat, shutdown, startup
 
@@ -38,3 +39,18 @@ def test_worker_settings_are_importable_for_arq() -> None:
     names = [job.name for job in WorkerSettings.cron_jobs]
     assert "worker.heartbeat" in names
     assert WorkerSettings.health_check_interval <= 60
+
+
+async def test_a_worker_that_forbids_private_event_urls_checks_each_target(
+    settings: Settings, clock: FixedClock
+) -> None:
+    allowing: dict[str, object] = {"settings": settings, "clock": clock}
+    forbidding: dict[str, object] = {
+        "settings": settings.model_copy(update={"private_event_urls": False}),
+        "clock": clock,
+    }
+    for ctx in (allowing, forbidding):
+        await startup(ctx)
+        await shutdown(ctx)
+    assert allowing["check_event_target"] is None
+    assert forbidding["check_event_target"] is private_target_refusal

@@ -29,8 +29,18 @@ from app.core.jobs import PendingJob, enqueue_after_commit, take_pending_jobs
 from app.events.messages import record_message_status_events
 from app.messages.models import DeliveryState, FailureReason, MessageStatus, message_table
 from app.messages.service import dispatch_job
-from app.messages.window import SendKind, SendTime, compute_send_time, is_paused
-from app.providers.base import Accepted, Failed, FailureKind, OutboundSms, SendResult, SmsProvider
+from app.messages.window import SendKind, SendTime, compute_send_time, is_paused, stretch_end
+from app.providers.base import (
+    EXPIRED_CODE,
+    PAUSED_CODE,
+    Accepted,
+    Failed,
+    FailureKind,
+    OutboundSms,
+    SendResult,
+    SmsProvider,
+    too_late,
+)
 from app.providers.registry import sender_for
 from app.worker.models import WorkerStatus
 
@@ -46,10 +56,6 @@ RETRY_DELAYS = (
 )
 MAX_ATTEMPTS = 10
 
-EXPIRED_CODE = "expired"
-EXPIRED_BEFORE_SENDING = Failed(
-    FailureKind.PERMANENT, "expired before it could be sent", EXPIRED_CODE
-)
 ADAPTER_FAILURE = Failed(FailureKind.UNKNOWN_OUTCOME, "provider adapter error")
 
 _message = message_table.c
@@ -222,7 +228,9 @@ def _plan_later(
         )
 
 
-def _outbound(message: ClaimedMessage, settings: ClinicSettings) -> OutboundSms | Failed:
+def _outbound(
+    message: ClaimedMessage, settings: ClinicSettings, pause_begins: datetime
+) -> OutboundSms | Failed:
     sender = sender_for(settings, message.allow_reply)
     if sender is None:
         return Failed(FailureKind.PERMANENT, "no sender name or reply number is configured")
@@ -233,6 +241,7 @@ def _outbound(message: ClaimedMessage, settings: ClinicSettings) -> OutboundSms 
         sender=sender[0],
         sender_kind=sender[1],
         expires_at=message.expires_at,
+        send_by=min(message.expires_at, pause_begins),
     )
 
 
@@ -242,7 +251,10 @@ async def _send_for_clinic(
     settings: ClinicSettings,
     now: Callable[[], datetime],
 ) -> list[SendResult]:
-    prepared = [_outbound(message, settings) for message in messages]
+    started = now()
+    rules, tz = send_window_rules(settings), ZoneInfo(settings.time_zone)
+    pause_begins = stretch_end(started, rules, tz) or started
+    prepared = [_outbound(message, settings, pause_begins) for message in messages]
     outbound = [item for item in prepared if isinstance(item, OutboundSms)]
     sent: list[SendResult] = []
     for start in range(0, len(outbound), provider.max_batch_size):
@@ -257,7 +269,7 @@ async def _send_chunk(
 ) -> list[SendResult]:
     """One provider call; messages whose window closed while earlier chunks went are kept back."""
     results: dict[int, SendResult] = {
-        index: EXPIRED_BEFORE_SENDING for index, sms in enumerate(chunk) if sms.expires_at <= now
+        index: late for index, sms in enumerate(chunk) if (late := too_late(sms, now))
     }
     live = [sms for index, sms in enumerate(chunk) if index not in results]
     answers: list[SendResult] = []
@@ -286,6 +298,8 @@ def _classify(
         )
     elif result.kind is FailureKind.UNKNOWN_OUTCOME:
         outcome.unknown.append({"id": message.id, "failure_detail": result.reason})
+    elif result.code == PAUSED_CODE:
+        _plan_later(outcome, message, settings, now, now, undo_attempt=True)
     elif result.kind is FailureKind.PERMANENT:
         reason = (
             FailureReason.EXPIRED

@@ -109,6 +109,20 @@ def next_stretch_start(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> dat
     return next(later_starts, None)
 
 
+def stretch_end(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> datetime | None:
+    """When the next pause begins, or ``None`` if ``moment`` is paused already.
+
+    Looks ``SEARCH_HORIZON_DAYS`` ahead; a stretch running past that ends at the horizon.
+    """
+    moment = _as_utc(moment, "moment")
+    day = moment.astimezone(tz).date()
+    horizon = day + timedelta(days=SEARCH_HORIZON_DAYS)
+    for start, end in _stretches(day - timedelta(days=1), horizon, rules, tz):
+        if start <= moment < end:
+            return end
+    return None
+
+
 def compute_send_time(
     *,
     due: datetime,

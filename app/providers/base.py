@@ -33,6 +33,9 @@ class OutboundSms:
     sender: str  # the reply number (E.164) or the sender name
     sender_kind: SenderKind
     expires_at: datetime  # aware UTC; providers get it as a validity period or expiry
+    # The last moment a request for it may start: the expiry, or earlier when the clinic's
+    # next pause begins first. None means expires_at.
+    send_by: datetime | None = None
 
 
 class FailureKind(StrEnum):
@@ -54,6 +57,25 @@ class Failed:
 
 
 SendResult = Accepted | Failed
+
+EXPIRED_CODE = "expired"
+PAUSED_CODE = "paused"
+EXPIRED_BEFORE_SENDING = Failed(
+    FailureKind.PERMANENT, "expired before it could be sent", EXPIRED_CODE
+)
+PAUSE_BEGAN = Failed(
+    FailureKind.RETRYABLE, "the clinic's pause began before it could be sent", PAUSED_CODE
+)
+
+
+def too_late(sms: OutboundSms, now: datetime) -> Failed | None:
+    """Why no request for `sms` may start at `now`, if none may: adapters that send one
+    request at a time ask before each, as the last ones may start minutes after the first."""
+    if now >= sms.expires_at:
+        return EXPIRED_BEFORE_SENDING
+    if sms.send_by is not None and now >= sms.send_by:
+        return PAUSE_BEGAN
+    return None
 
 
 class SmsProvider(Protocol):

@@ -14,7 +14,14 @@ from typing import TypeVar
 
 import httpx
 
-from app.providers.base import Accepted, Failed, FailureKind, OutboundSms, SendResult
+from app.providers.base import (
+    Accepted,
+    Failed,
+    FailureKind,
+    OutboundSms,
+    SendResult,
+    too_late,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +270,7 @@ class PerMessageProvider:
         )
 
     async def _send_logged(self, sms: OutboundSms) -> SendResult:
-        result = await self._send_one(sms)
+        result = too_late(sms, self._clock()) or await self._send_one(sms)
         log_result(self.label, sms.message_id, result)
         return result
 

@@ -18,7 +18,7 @@ from app.messages.dispatch import (
     settle_abandoned_sends,
 )
 from app.messages.models import DeliveryState, Message
-from app.providers.base import Failed, FailureKind, OutboundSms, SendResult
+from app.providers.base import PAUSE_BEGAN, Failed, FailureKind, OutboundSms, SendResult
 from app.providers.sandbox import (
     NO_REPORT_NUMBER,
     PERMANENT_FAILURE_NUMBER,
@@ -158,6 +158,46 @@ class TestSending:
         assert message.next_attempt_at == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
         assert message.attempts == 0
         assert provider.batches == []
+
+    async def test_each_message_says_by_when_a_request_for_it_may_start(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        soon = clock.now() + timedelta(hours=1)
+        await send(client, clinic, "+4791234567", expires_at=soon.isoformat())
+        await send(client, clinic, "+4791234568", expires_at="2026-12-03T10:00:00Z")
+        provider = RecordingProvider()
+        await dispatch(sessionmaker, clock, provider)
+        night = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)  # 21:00 in Oslo
+        assert {sms.to: sms.send_by for sms in provider.sent} == {
+            "+4791234567": soon,
+            "+4791234568": night,
+        }
+
+    async def test_a_pause_that_begins_while_sending_puts_the_message_back(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567", expires_at="2026-12-03T10:00:00Z")
+        clock.set(datetime(2026, 11, 30, 19, 59, 59, tzinfo=UTC))  # 20:59:59 in Oslo
+
+        class LateProvider(RecordingProvider):
+            async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+                clock.advance(seconds=2)  # earlier requests took the last second
+                return [PAUSE_BEGAN for _ in messages]
+
+        stats = await dispatch(sessionmaker, clock, LateProvider())
+        assert (stats.claimed, stats.retried) == (1, 1)
+        message = await load(sessionmaker, message_id)
+        assert message.status == "pending"
+        assert message.next_attempt_at == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+        assert message.attempts == 0  # not a failed attempt: nothing was tried
 
     async def test_sms_switched_off_holds_messages(
         self,

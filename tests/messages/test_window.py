@@ -6,6 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from app.messages.window import (
+    SEARCH_HORIZON_DAYS,
     Expired,
     PauseRules,
     SendKind,
@@ -13,6 +14,7 @@ from app.messages.window import (
     compute_send_time,
     is_paused,
     next_stretch_start,
+    stretch_end,
 )
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -604,3 +606,27 @@ def test_next_stretch_start_is_the_first_allowed_moment(
     assert not is_paused(start, rules, tz)
     if start > moment:
         assert is_paused(start - timedelta(microseconds=1), rules, tz)
+
+
+@pytest.mark.parametrize(
+    ("moment", "rules", "ends"),
+    [
+        pytest.param(oslo(2026, 11, 30, 11), DEFAULT, oslo(2026, 11, 30, 21), id="to-the-night"),
+        pytest.param(oslo(2026, 12, 4, 15), DEFAULT, oslo(2026, 12, 4, 21), id="friday"),
+        pytest.param(oslo(2026, 12, 4, 15), NO_NIGHT, oslo(2026, 12, 5), id="to-the-weekend"),
+        pytest.param(oslo(2026, 11, 30, 13), LUNCH, oslo(2026, 12, 1, 12), id="lunch"),
+        pytest.param(oslo(2026, 10, 24, 22), NO_WEEKEND, None, id="paused-already"),
+        # Across the autumn DST change: 21:00 on Sunday is 20:00 UTC, not 19:00.
+        pytest.param(oslo(2026, 10, 25, 10), NO_WEEKEND, utc(2026, 10, 25, 20), id="dst"),
+    ],
+)
+def test_stretch_end_is_when_the_next_pause_begins(
+    moment: datetime, rules: PauseRules, ends: datetime | None
+) -> None:
+    assert stretch_end(moment, rules, OSLO) == ends
+
+
+def test_stretch_end_without_pauses_is_the_search_horizon() -> None:
+    end = stretch_end(oslo(2026, 11, 30, 11), NOTHING, OSLO)
+    assert end is not None
+    assert end - oslo(2026, 11, 30, 11) > timedelta(days=SEARCH_HORIZON_DAYS - 1)

@@ -4,6 +4,7 @@ shapes from Twilio's Message resource and error-code documentation)."""
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
@@ -11,7 +12,10 @@ import httpx
 import pytest
 import respx
 
+from app.core.clock import FixedClock
 from app.providers.base import (
+    EXPIRED_BEFORE_SENDING,
+    PAUSE_BEGAN,
     Accepted,
     Failed,
     FailureKind,
@@ -158,7 +162,6 @@ async def test_number_sender_and_no_callback(
         (timedelta(hours=30), "36000"),  # further than Twilio's maximum: the maximum
         (timedelta(seconds=90.9), "90"),
         (timedelta(milliseconds=400), "1"),  # Twilio's minimum
-        (timedelta(minutes=-3), "1"),
     ],
 )
 async def test_validity_period_is_clamped(
@@ -360,3 +363,39 @@ async def test_missing_credentials_fail_every_message_without_a_request(
     )
     assert results == [expected, expected]
     assert not route.called
+
+
+async def test_no_request_starts_after_the_window_closed(
+    api: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    """One request at a time: the last may start minutes after the first, so the adapter
+    asks before each whether the message may still go."""
+    clock = FixedClock(NOW)
+    answered: list[str] = []
+
+    async def slow_answer(request: httpx.Request) -> httpx.Response:
+        clock.advance(seconds=60)  # each request takes a minute
+        answered.append(f"SM-{len(answered) + 1}")
+        return httpx.Response(201, json=created(answered[-1]))
+
+    route = api.post(MESSAGES).mock(side_effect=slow_answer)
+    provider = TwilioProvider(http, BASE_URL, CREDENTIALS, CALLBACK, concurrency=1, clock=clock.now)
+    pause = NOW + timedelta(minutes=2)
+    messages = [
+        sms(1),
+        replace(sms(2), send_by=pause),
+        replace(sms(3), send_by=pause),  # starts at NOW + 2 min: the pause has begun
+        sms(4, expires_in=timedelta(minutes=2)),  # and expired by then
+        sms(5),
+    ]
+
+    results = await provider.send_batch(messages)
+
+    assert results == [
+        Accepted("SM-1"),
+        Accepted("SM-2"),
+        PAUSE_BEGAN,
+        EXPIRED_BEFORE_SENDING,
+        Accepted("SM-3"),
+    ]
+    assert len(route.calls) == 3

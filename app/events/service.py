@@ -51,10 +51,13 @@ def deliver_job(at: datetime) -> PendingJob:
 async def _listeners(
     session: AsyncSession, clinic_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, list[tuple[uuid.UUID, frozenset[str]]]]:
+    # FOR KEY SHARE: a subscription deleted meanwhile is either skipped here or waits for
+    # this transaction, so inserting its deliveries never breaks the foreign key (and the
+    # send loop's record of a whole batch with it).
     rows = await session.execute(
-        select(_subscription.id, _subscription.clinic_id, _subscription.event_types).where(
-            _subscription.clinic_id.in_(clinic_ids), _subscription.disabled_at.is_(None)
-        )
+        select(_subscription.id, _subscription.clinic_id, _subscription.event_types)
+        .where(_subscription.clinic_id.in_(clinic_ids), _subscription.disabled_at.is_(None))
+        .with_for_update(read=True, key_share=True)
     )
     listeners: dict[uuid.UUID, list[tuple[uuid.UUID, frozenset[str]]]] = {}
     for subscription_id, clinic_id, event_types in rows.all():

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -431,7 +431,9 @@ async def _record_with_retry(
     now: datetime,
 ) -> list[PendingJob]:
     """The results must land: a lost record leaves sent messages to be settled as unknown.
-    A locked SQLite file or a PostgreSQL deadlock gets two more tries."""
+    Any database error (a locked SQLite file; on PostgreSQL a deadlock, a serialization
+    failure or a dropped connection, which asyncpg reports as plain DBAPIError) gets two
+    more tries."""
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
             async with sessionmaker() as session, session.begin():
@@ -440,7 +442,7 @@ async def _record_with_retry(
                         session, outcome, provider_name=provider_names[clinic_id], now=now
                     )
                 return take_pending_jobs(session)
-        except OperationalError:
+        except DBAPIError:
             if attempt == RECORD_ATTEMPTS:
                 raise
             logger.warning("recording a batch failed (attempt %d); retrying", attempt)

@@ -1,15 +1,18 @@
 """POST/GET/DELETE /v1/event-subscriptions and what gets recorded for them."""
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.core.clock import FixedClock
-from app.events.models import EventDelivery
-from app.events.service import MAX_SUBSCRIPTIONS_PER_CLINIC
+from app.events.models import EventDelivery, EventSubscription
+from app.events.service import MAX_SUBSCRIPTIONS_PER_CLINIC, _listeners
 from tests.conftest import ClinicAccess
 from tests.messages.conftest import put_patient
 from tests.replies.test_inbound import reply
@@ -228,3 +231,32 @@ class TestRecording:
         [event] = await recorded(sessionmaker)
         assert event.data == {"erased": True}
         assert event.erased_at is not None
+
+
+class TestDeletedMeanwhile:
+    async def test_a_subscription_being_told_about_an_event_is_deleted_only_after(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        """Otherwise a DELETE between reading the subscriptions and inserting their
+        deliveries breaks the foreign key, and the send loop's whole record with it."""
+        created = await subscribe(client, clinic)
+        async with sessionmaker() as recording:
+            if recording.get_bind().dialect.name != "postgresql":
+                pytest.skip("SQLite has one writer at a time: no interleaving")
+            listeners = await _listeners(recording, {clinic.id})
+            assert [subscription_id for subscription_id, _ in listeners[clinic.id]] == [
+                uuid.UUID(created["id"])
+            ]
+            async with sessionmaker() as deleting:
+                await deleting.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                with pytest.raises(DBAPIError, match="lock timeout"):
+                    await deleting.execute(
+                        delete(EventSubscription).where(
+                            col(EventSubscription.id) == uuid.UUID(created["id"])
+                        )
+                    )
+            await recording.commit()

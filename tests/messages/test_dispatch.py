@@ -8,11 +8,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.clinic_settings.models import ClinicSettings
 from app.core.clock import FixedClock
 from app.deliveries.service import DeliveryReport, apply_delivery_reports
+from app.messages import dispatch as dispatch_module
 from app.messages.dispatch import (
     expire_overdue,
     settle_abandoned_sends,
@@ -455,3 +457,31 @@ async def test_clinic_settings_rows_exist_for_dispatch(
     async with sessionmaker() as session:
         rows = (await session.execute(select(ClinicSettings))).scalars().all()
     assert [row.clinic_id for row in rows] == [clinic.id]
+
+
+class TestRecording:
+    async def test_a_database_error_while_recording_is_retried(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """asyncpg reports a deadlock or a dropped connection as a plain DBAPIError."""
+        message_id = await send(client, clinic, "+4791234567")
+        real = dispatch_module.record_message_status_events
+        calls: list[int] = []
+
+        async def deadlock_once(*args: Any, **kwargs: Any) -> int:
+            calls.append(1)
+            if len(calls) == 1:
+                raise DBAPIError("INSERT INTO event_delivery", {}, Exception("deadlock detected"))
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(dispatch_module, "record_message_status_events", deadlock_once)
+        stats = await dispatch(sessionmaker, clock, RecordingProvider())
+
+        assert (stats.accepted, len(calls)) == (1, 2)
+        message = await load(sessionmaker, message_id)
+        assert (message.status, message.provider_message_id) == ("sent", f"p-{message_id}")

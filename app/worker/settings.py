@@ -1,7 +1,10 @@
+import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import httpx
@@ -70,11 +73,17 @@ async def startup(ctx: WorkerContext) -> None:
         ),
     }
     await heartbeat(ctx)
+    ctx["heartbeat_task"] = asyncio.create_task(
+        _beat_forever(ctx, settings.heartbeat_interval_seconds, ctx.get("sleep", asyncio.sleep))
+    )
     freeze_startup_objects()
     logger.info("worker started", extra={"worker_id": ctx["status"].worker_id})
 
 
 async def shutdown(ctx: WorkerContext) -> None:
+    ctx["heartbeat_task"].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ctx["heartbeat_task"]
     await ctx["http"].aclose()
     await ctx["engine"].dispose()
 
@@ -82,6 +91,20 @@ async def shutdown(ctx: WorkerContext) -> None:
 async def heartbeat(ctx: WorkerContext) -> None:
     async for session in session_scope(ctx["sessionmaker"]):
         await record_heartbeat(session, ctx["status"], ctx["clock"].now())
+
+
+async def _beat_forever(
+    ctx: WorkerContext, interval: float, sleep: Callable[[float], Awaitable[None]]
+) -> None:
+    """Each worker beats from its own task. Not an arq cron job: those are queued for any
+    worker to run (so one worker may beat for another) and wait for a free job slot (so a
+    worker busy sending looks dead, and its claims are settled under it)."""
+    while True:
+        await sleep(interval)
+        try:
+            await heartbeat(ctx)
+        except Exception:
+            logger.warning("could not record the heartbeat; trying again", exc_info=True)
 
 
 def _every(seconds: int) -> set[int]:
@@ -107,12 +130,6 @@ class WorkerSettings:
         func(event_tasks.deliver, name=event_tasks.DELIVER_JOB, timeout=600, max_tries=3),
     ]
     cron_jobs: ClassVar[list[CronJob]] = [
-        cron(
-            heartbeat,
-            name="worker.heartbeat",
-            second=_every(get_settings().heartbeat_interval_seconds),
-            run_at_startup=False,
-        ),
         cron(
             message_tasks.sweep,
             name=message_tasks.SWEEP_JOB,

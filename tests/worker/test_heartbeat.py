@@ -1,3 +1,5 @@
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,8 +39,37 @@ async def test_heartbeat_records_the_worker_status(
 
 def test_worker_settings_are_importable_for_arq() -> None:
     names = [job.name for job in WorkerSettings.cron_jobs]
-    assert "worker.heartbeat" in names
+    # Cron jobs are queued for any worker: a heartbeat there may be run by another one.
+    assert "worker.heartbeat" not in names
     assert WorkerSettings.health_check_interval <= 60
+
+
+async def test_each_worker_beats_from_its_own_task_however_busy_its_job_slots(
+    settings: Settings, clock: FixedClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    interval = settings.heartbeat_interval_seconds
+    ticks: asyncio.Queue[None] = asyncio.Queue()
+    asleep: asyncio.Queue[float] = asyncio.Queue()
+
+    async def sleep(seconds: float) -> None:
+        asleep.put_nowait(seconds)
+        await ticks.get()
+
+    ctx: dict[str, object] = {"settings": settings, "clock": clock, "sleep": sleep}
+    await startup(ctx)
+    try:
+        assert await asyncio.wait_for(asleep.get(), timeout=10) == interval
+        for _ in range(2):
+            clock.advance(seconds=interval)
+            ticks.put_nowait(None)
+            assert await asyncio.wait_for(asleep.get(), timeout=10) == interval
+            [status] = await _statuses(sessionmaker)
+            assert status.last_beat_at == clock.now()
+    finally:
+        await shutdown(ctx)
+    task = ctx["heartbeat_task"]
+    assert isinstance(task, asyncio.Task)
+    assert task.done()
 
 
 async def test_a_worker_that_forbids_private_event_urls_checks_each_target(

@@ -96,7 +96,7 @@ async def add_reminders(
     composer = Composer(context)
     await composer.load(session, decisions)
     decisions, rows = composer.compose(appointment, patient, decisions, automatic=False)
-    await store_messages(session, rows)
+    await store_messages(session, rows, now=now)
     queued = [d for d in decisions if d.timing is not None]
     await record_decisions(session, context, appointment, queued, view.decided)
     return [_reminder_outcome(decision, rows) for decision in decisions]
@@ -174,7 +174,7 @@ async def remind_day(
         if decision.timing is not None:
             decision_rows(writes, context, view.appointment, [decision], view.decided)
         outcomes.append(_day_outcome(view, decision, made))
-    await store_messages(session, rows)
+    await store_messages(session, rows, now=now)
     await writes.write(session)
     queued = sum(1 for outcome in outcomes if outcome.outcome == "queued")
     return DayResult(queued=queued, skipped=len(outcomes) - queued, outcomes=outcomes)

@@ -168,7 +168,7 @@ async def _schedule(
     composer = Composer(context)
     await composer.load(session, decisions)
     decisions, rows = composer.compose(view.appointment, patient, decisions, automatic=True)
-    await store_messages(session, rows)
+    await store_messages(session, rows, now=context.now)
     view.messages += [facts_of(row) for row in rows]
     view.decided = await record_decisions(
         session, context, view.appointment, decisions, view.decided

@@ -354,8 +354,8 @@ async def _record(
     )
     finished = (*outcome.accepted, *outcome.unknown, *outcome.failed)
     await record_message_status_events(session, [row["id"] for row in finished], now=now)
-    for send_at in {row["next_attempt_at"].replace(microsecond=0) for row in outcome.retry}:
-        enqueue_after_commit(session, dispatch_job(send_at))
+    for job in {dispatch_job(row["next_attempt_at"], now) for row in outcome.retry}:
+        enqueue_after_commit(session, job)
 
 
 def _delivery_unless_final(state: DeliveryState) -> Any:

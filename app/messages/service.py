@@ -1,9 +1,10 @@
 """Creating, listing and cancelling messages. Sending is in `dispatch`."""
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -299,19 +300,34 @@ def _new_message_row(
     }
 
 
-def dispatch_job(send_at: datetime) -> PendingJob:
-    """One wake-up per second with due work; the job sends everything due, in batches."""
-    second = int(send_at.timestamp())
-    return PendingJob(DISPATCH_JOB, (), job_id=f"dispatch:{second}", defer_until=send_at)
+def dispatch_job(send_at: datetime, now: datetime) -> PendingJob:
+    """A wake-up for work due at `send_at`; the job sends everything due, in batches.
+
+    Work due already wakes the worker at once. Later work wakes it at the end of its
+    second: one job per second, and every message that shares the job's id is due by
+    the time it runs (at the start of the second, one due at .7 would wait for the sweep).
+    """
+    if send_at <= now:
+        return PendingJob(DISPATCH_JOB, (), job_id=f"dispatch:now:{int(now.timestamp())}")
+    second = math.ceil(send_at.timestamp())
+    return PendingJob(
+        DISPATCH_JOB,
+        (),
+        job_id=f"dispatch:{second}",
+        defer_until=datetime.fromtimestamp(second, UTC),
+    )
 
 
-async def store_messages(session: AsyncSession, rows: Sequence[MessageRow]) -> None:
-    """Insert in one executemany and wake the worker for each distinct send time."""
+async def store_messages(
+    session: AsyncSession, rows: Sequence[MessageRow], *, now: datetime
+) -> None:
+    """Insert in one statement (COPY on PostgreSQL) and wake the worker for each send time."""
     if not rows:
         return
     await bulk_insert(session, message_table, rows)
-    for send_at in sorted({row["next_attempt_at"].replace(microsecond=0) for row in rows}):
-        enqueue_after_commit(session, dispatch_job(send_at))
+    wake_ups = {dispatch_job(row["next_attempt_at"], now) for row in rows}
+    for job in sorted(wake_ups, key=lambda job: job.job_id or ""):
+        enqueue_after_commit(session, job)
 
 
 def _bare_number_recipient(raw: str, country: str) -> Recipient:
@@ -370,7 +386,7 @@ async def create_message(
         )
         for recipient in recipients
     ]
-    await store_messages(session, rows)
+    await store_messages(session, rows, now=now)
     position = {row["id"]: index for index, row in enumerate(rows)}
     statement = select(Message).where(message_table.c.id.in_(position))
     messages = (await session.execute(statement)).scalars().all()
@@ -466,7 +482,7 @@ async def create_bulk(
                 patient_no=patient_no, outcome="queued", message_ids=[row["id"] for row in batch]
             )
         )
-    await store_messages(session, rows)
+    await store_messages(session, rows, now=now)
     queued = sum(1 for outcome in outcomes if outcome.outcome == "queued")
     return BulkResult(queued=queued, skipped=len(outcomes) - queued, outcomes=outcomes)
 

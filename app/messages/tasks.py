@@ -61,7 +61,8 @@ async def dispatch(ctx: JobContext) -> dict[str, int]:
     total = DispatchStats()
     left_over = await asyncio.gather(*(_send_lane(ctx, total) for _ in range(lanes)))
     if any(left_over):
-        await push_jobs(ctx["redis"], [dispatch_job(ctx["clock"].now())])
+        now = ctx["clock"].now()
+        await push_jobs(ctx["redis"], [dispatch_job(now, now)])
     if total.claimed:
         logger.info("dispatched", extra=vars(total))
     return vars(total)
@@ -82,7 +83,7 @@ async def sweep(ctx: JobContext) -> dict[str, int]:
             longest_send=timedelta(seconds=config.longest_send_seconds),
         )
         send_times = await upcoming_send_times(session, now=now, horizon=WAKE_UP_HORIZON)
-    await push_jobs(ctx["redis"], [dispatch_job(moment) for moment in send_times])
+    await push_jobs(ctx["redis"], list({dispatch_job(moment, now): None for moment in send_times}))
     if expired or settled:
         logger.info("sweep", extra={"expired": expired, "settled_unknown": settled})
     return {"expired": expired, "settled_unknown": settled, "wake_ups": len(send_times)}

@@ -1,7 +1,7 @@
 """The worker's jobs with real Redis: wake-ups survive a flush, and dispatch sends."""
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +17,7 @@ from app.deliveries.service import DeliveryReport
 from app.events.models import EventDelivery
 from app.messages import tasks
 from app.messages.models import Message
+from app.messages.service import dispatch_job
 from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
 
@@ -76,13 +77,26 @@ async def test_sweep_wakes_the_worker_again_after_redis_lost_its_jobs(
     await _queue(client, clinic)
     await _queue(client, clinic, send_after=soon.isoformat())
     await _queue(client, clinic, send_after=(now + timedelta(hours=2)).isoformat())
-    expected = {f"dispatch:{int(now.timestamp())}", f"dispatch:{int(soon.timestamp())}"}
+    expected = {f"dispatch:now:{int(now.timestamp())}", f"dispatch:{int(soon.timestamp())}"}
     assert expected <= await _job_ids(redis), "wake-ups are queued after the commit"
 
     await redis.flushdb()
     result = await tasks.sweep(ctx)
     assert result["wake_ups"] == 2
     assert await _job_ids(redis) == expected
+
+
+def test_wake_ups_for_later_work_run_when_all_of_its_second_is_due() -> None:
+    now = datetime(2026, 11, 30, 10, 0, 0, 400_000, tzinfo=UTC)
+    at_once = dispatch_job(now - timedelta(minutes=5), now)
+    assert (at_once.job_id, at_once.defer_until) == (f"dispatch:now:{int(now.timestamp())}", None)
+    assert dispatch_job(now, now) == at_once
+
+    retry = dispatch_job(now + timedelta(seconds=30), now)  # due at 10:00:30.4
+    due_by = datetime(2026, 11, 30, 10, 0, 31, tzinfo=UTC)
+    assert (retry.job_id, retry.defer_until) == (f"dispatch:{int(due_by.timestamp())}", due_by)
+    on_the_second = dispatch_job(due_by, now)
+    assert on_the_second == retry
 
 
 async def test_dispatch_sends_everything_due_with_the_clinics_provider(

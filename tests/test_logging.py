@@ -1,7 +1,9 @@
+import json
 import logging
 
 import httpx
 
+from app.core.logging import JsonFormatter
 from tests.conftest import ClinicAccess
 
 
@@ -28,3 +30,25 @@ async def test_requests_are_logged_by_route_template_without_numbers(
     assert response.status_code == 200
     assert "GET /v1/messages 200" in collector.lines
     assert not [line for line in collector.lines if "91234567" in line]
+
+
+def test_numbers_and_webhook_secrets_are_masked_in_messages_and_tracebacks() -> None:
+    collector = Collector()
+    collector.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(collector)
+    try:
+        try:
+            raise ValueError("provider said: +4791234567 is barred; see /v1/webhooks/link/s3cr3t")
+        except ValueError:
+            logger.exception("sending to %s failed", "+4798765432")
+    finally:
+        logger.removeHandler(collector)
+    [line] = collector.lines
+    entry = json.loads(line)
+    assert entry["message"] == "sending to +47******32 failed"
+    assert "+47******67 is barred" in entry["exception"]
+    assert "/v1/webhooks/link/***" in entry["exception"]
+    assert "91234567" not in line
+    assert "98765432" not in line
+    assert "s3cr3t" not in line

@@ -7,15 +7,20 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.phones import mask
+
 _STANDARD_ATTRIBUTES = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 # Provider webhook URLs carry the clinic's secret; access logs must not.
 _WEBHOOK_SECRET = re.compile(r"(/v1/webhooks/[^/\s]+/)[^/\s?]+")
+# A safety net for numbers in exception texts and messages that did not mask them.
+_PHONE_NUMBER = re.compile(r"\+\d{7,15}\b")
 
 
 def redact(text: str) -> str:
-    return _WEBHOOK_SECRET.sub(r"\1***", text)
+    text = _WEBHOOK_SECRET.sub(r"\1***", text)
+    return _PHONE_NUMBER.sub(lambda found: mask(found.group()), text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +35,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES}
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 

@@ -9,7 +9,7 @@ UNKNOWN_OUTCOME, never RETRYABLE.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import httpx
@@ -230,6 +230,16 @@ def log_result(label: str, message_id: str, result: SendResult) -> None:
     )
 
 
+# A batch stops starting requests after this long: a provider hanging on each request
+# (10 s timeouts, 8 at a time, 1,000 messages) would otherwise outlast the worker's
+# dispatch job timeout (10 min), and a cancelled job leaves never-tried messages to be
+# settled as sent/unknown. What is left is RETRYABLE: nothing was sent.
+BATCH_TIME_BUDGET = timedelta(minutes=4)
+OUT_OF_TIME = Failed(
+    RETRYABLE, "not sent: the provider answered too slowly to finish the batch", "out_of_time"
+)
+
+
 class PerMessageProvider:
     """An adapter whose provider takes one message per request: it checks the credentials
     once, then sends with bounded concurrency and logs each outcome. Subclasses set `name`,
@@ -265,12 +275,20 @@ class PerMessageProvider:
         if missing:
             reason = f"{self.label} credentials are incomplete: {', '.join(missing)}"
             return failed_for_all(len(messages), Failed(PERMANENT, reason))
-        return await gather_bounded(
-            messages, self._send_logged, limit=self._concurrency, label=self.label
-        )
+        stop_starting = self._clock() + BATCH_TIME_BUDGET
 
-    async def _send_logged(self, sms: OutboundSms) -> SendResult:
-        result = too_late(sms, self._clock()) or await self._send_one(sms)
+        async def send(sms: OutboundSms) -> SendResult:
+            return await self._send_logged(sms, stop_starting)
+
+        return await gather_bounded(messages, send, limit=self._concurrency, label=self.label)
+
+    async def _send_logged(self, sms: OutboundSms, stop_starting: datetime) -> SendResult:
+        now = self._clock()
+        result = (
+            (OUT_OF_TIME if now >= stop_starting else None)
+            or too_late(sms, now)
+            or await self._send_one(sms)
+        )
         log_result(self.label, sms.message_id, result)
         return result
 

@@ -23,6 +23,7 @@ from app.providers.base import (
     SenderKind,
     SmsProvider,
 )
+from app.providers.http import OUT_OF_TIME
 from app.providers.twilio import TwilioProvider
 
 BASE_URL = "https://api.twilio.com"
@@ -398,4 +399,26 @@ async def test_no_request_starts_after_the_window_closed(
         EXPIRED_BEFORE_SENDING,
         Accepted("SM-3"),
     ]
+    assert len(route.calls) == 3
+
+
+async def test_a_provider_too_slow_to_finish_the_batch_leaves_the_rest_untried(
+    api: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    clock = FixedClock(NOW)
+
+    async def hanging(request: httpx.Request) -> httpx.Response:
+        clock.advance(seconds=90)  # each request takes a minute and a half
+        return httpx.Response(201, json=created("SM-slow"))
+
+    route = api.post(MESSAGES).mock(side_effect=hanging)
+    provider = TwilioProvider(http, BASE_URL, CREDENTIALS, CALLBACK, concurrency=1, clock=clock.now)
+    messages = [sms(number, expires_in=timedelta(hours=2)) for number in range(1, 6)]
+
+    results = await provider.send_batch(messages)
+
+    # Requests start at 0, 1.5 and 3 minutes; at 4.5 the batch's four minutes are up.
+    assert results[:3] == [Accepted("SM-slow")] * 3
+    assert results[3:] == [OUT_OF_TIME, OUT_OF_TIME]
+    assert OUT_OF_TIME.kind is FailureKind.RETRYABLE
     assert len(route.calls) == 3

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
+from arq.connections import ArqRedis, RedisSettings, create_pool
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -83,6 +84,16 @@ async def _clean_tables(engine: AsyncEngine) -> AsyncIterator[None]:
     async with engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             await connection.execute(table.delete())
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
+    """The test Redis database, empty before and after."""
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    await pool.flushdb()
+    yield pool
+    await pool.flushdb()
+    await pool.aclose()
 
 
 @pytest.fixture

@@ -1,26 +1,14 @@
 """Wake-up jobs with real Redis: a job id that arq refuses must not lose a wake-up."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 
-from app.core.config import Settings
 from app.core.jobs import PendingJob, push_jobs
 from tests.conftest import START_TIME
 
 WAKE_UP = PendingJob("messages.dispatch", (), job_id="dispatch:1", defer_until=START_TIME)
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
-    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    await pool.flushdb()
-    yield pool
-    await pool.flushdb()
-    await pool.aclose()
 
 
 async def _job_ids(redis: ArqRedis) -> list[str]:

@@ -1,6 +1,7 @@
 import uuid
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from app.clinic_settings.schemas import (
 )
 from app.core.errors import InvalidInput, NotFound, invalid_input_from
 from app.messages import window
+from app.messages.retiming import retime_pending
 
 _FLAT_FIELDS = tuple(name for name in SettingsFields.model_fields if name != "pause_rules")
 
@@ -107,12 +109,29 @@ def _apply(row: ClinicSettings, settings: SettingsWrite, now: datetime) -> None:
     row.updated_at = now
 
 
+def _send_window(row: ClinicSettings) -> tuple[window.PauseRules, str]:
+    return send_window_rules(row), row.time_zone
+
+
+async def _save(
+    session: AsyncSession, row: ClinicSettings, settings: SettingsWrite, now: datetime
+) -> ClinicSettings:
+    """Apply the settings; a new send window re-times the messages still waiting."""
+    before = _send_window(row)
+    _apply(row, settings, now)
+    if _send_window(row) != before:
+        rules, tz = _send_window(row)
+        await retime_pending(
+            session, clinic_id=row.clinic_id, rules=rules, tz=ZoneInfo(tz), now=now
+        )
+    return row
+
+
 async def replace_settings(
     session: AsyncSession, *, clinic_id: uuid.UUID, settings: SettingsWrite, now: datetime
 ) -> ClinicSettings:
     row = await get_clinic_settings(session, clinic_id)
-    _apply(row, settings, now)
-    return row
+    return await _save(session, row, settings, now)
 
 
 async def patch_settings(
@@ -131,5 +150,4 @@ async def patch_settings(
         settings = SettingsWrite.model_validate(merged)
     except ValidationError as exc:
         raise invalid_input_from(exc) from exc
-    _apply(row, settings, now)
-    return row
+    return await _save(session, row, settings, now)

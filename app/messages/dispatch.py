@@ -28,7 +28,7 @@ from app.core.db import bulk_update
 from app.core.jobs import PendingJob, enqueue_after_commit, take_pending_jobs
 from app.events.messages import record_message_status_events
 from app.messages.models import DeliveryState, FailureReason, MessageStatus, message_table
-from app.messages.service import dispatch_job
+from app.messages.wakeups import dispatch_job
 from app.messages.window import SendKind, SendTime, compute_send_time, is_paused, stretch_end
 from app.providers.base import (
     EXPIRED_CODE,

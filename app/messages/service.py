@@ -1,10 +1,9 @@
 """Creating, listing and cancelling messages. Sending is in `dispatch`."""
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -20,7 +19,7 @@ from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import get_clinic_settings, send_window_rules
 from app.core.db import bulk_insert
 from app.core.errors import Conflict, InvalidInput, NotFound
-from app.core.jobs import PendingJob, enqueue_after_commit
+from app.core.jobs import enqueue_after_commit
 from app.core.pagination import decode_time_cursor, encode_time_cursor
 from app.core.phones import (
     InvalidPhoneNumber,
@@ -38,6 +37,7 @@ from app.messages.schemas import (
     MessageCreate,
     SkipReason,
 )
+from app.messages.wakeups import dispatch_job
 from app.messages.window import Expired, SendKind, compute_send_time
 from app.patients import service as patients_service
 from app.patients.models import Patient, PatientView
@@ -50,7 +50,6 @@ from app.templates.merge import KNOWN_FIELDS, ParsedTemplate, TemplateSyntaxErro
 FREE_TEXT_TYPE = "free_text"
 DEFAULT_VALIDITY = timedelta(hours=24)
 LONGEST_SCHEDULE = timedelta(days=365)
-DISPATCH_JOB = "messages.dispatch"
 # Tied to an upcoming appointment: when paused, these move earlier rather than later.
 ANCHORED_TYPES = frozenset(
     {
@@ -298,24 +297,6 @@ def _new_message_row(
         "segments": analysis.segments,
         "cost": _cost(analysis.segments, price_per_segment),
     }
-
-
-def dispatch_job(send_at: datetime, now: datetime) -> PendingJob:
-    """A wake-up for work due at `send_at`; the job sends everything due, in batches.
-
-    Work due already wakes the worker at once. Later work wakes it at the end of its
-    second: one job per second, and every message that shares the job's id is due by
-    the time it runs (at the start of the second, one due at .7 would wait for the sweep).
-    """
-    if send_at <= now:
-        return PendingJob(DISPATCH_JOB, (), job_id=f"dispatch:now:{int(now.timestamp())}")
-    second = math.ceil(send_at.timestamp())
-    return PendingJob(
-        DISPATCH_JOB,
-        (),
-        job_id=f"dispatch:{second}",
-        defer_until=datetime.fromtimestamp(second, UTC),
-    )
 
 
 async def store_messages(

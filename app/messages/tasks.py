@@ -17,7 +17,7 @@ from app.messages.dispatch import (
     settle_abandoned_sends,
     upcoming_send_times,
 )
-from app.messages.service import DISPATCH_JOB, dispatch_job
+from app.messages.wakeups import DISPATCH_JOB, dispatch_job
 
 logger = logging.getLogger(__name__)
 

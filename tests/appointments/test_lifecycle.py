@@ -69,6 +69,21 @@ class TestBooking:
         assert kinds["reminder_1"]["scheduled_for"] == reminder["scheduled_for"]
         assert kinds["reminder_1"]["message_ids"] == [reminder["id"]]
 
+    async def test_a_changed_pause_rule_re_times_the_reminders_waiting(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic)
+        start = oslo(2026, 12, 7, 8, 30)  # Monday: 24 h before is Sunday, a pause
+        await put_appointment(client, clinic, "A1", start=start, expect=(201,))
+
+        await patch_settings(client, clinic, pause_rules={"sunday": False})
+        reminder = by_type(await messages_of(client, clinic, "A1"))["reminder_1"]
+        assert reminder["scheduled_for"] == utc(start - timedelta(hours=24))  # when it is due
+
+        await patch_settings(client, clinic, pause_rules={"sunday": True})
+        reminder = by_type(await messages_of(client, clinic, "A1"))["reminder_1"]
+        assert reminder["scheduled_for"] == utc(oslo(2026, 12, 4, 20, 0))  # earlier again
+
     async def test_dst_spring_forward_keeps_elapsed_hours(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:

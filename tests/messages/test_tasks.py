@@ -17,7 +17,7 @@ from app.deliveries.service import DeliveryReport
 from app.events.models import EventDelivery
 from app.messages import tasks
 from app.messages.models import Message
-from app.messages.service import dispatch_job
+from app.messages.wakeups import dispatch_job
 from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
 

@@ -83,37 +83,58 @@ class AppliedReports:
     changed: list[uuid.UUID] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    clinic_id: uuid.UUID
+    provider: str
+    segments: int
+
+
 async def _lock_free_messages(
     session: AsyncSession, message_ids: set[uuid.UUID]
-) -> dict[uuid.UUID, tuple[uuid.UUID, int]]:
-    """(clinic, segments) of the messages no other transaction holds, now locked by us.
+) -> dict[uuid.UUID, _Locked]:
+    """The messages no other transaction holds and that were handed to a provider, now
+    locked by us.
 
     SKIP LOCKED: waiting for a send loop's update could deadlock; a skipped report is
-    simply applied by the next round."""
+    simply applied by the next round, as is one whose message's send is not recorded yet
+    (it must be checked against the provider that took the message)."""
     rows = await session.execute(
-        select(_message.id, _message.clinic_id, _message.segments)
-        .where(_message.id.in_(message_ids))
+        select(_message.id, _message.clinic_id, _message.provider, _message.segments)
+        .where(_message.id.in_(message_ids), _message.provider.is_not(None))
         .order_by(_message.id)
         .with_for_update(skip_locked=True)
     )
-    return {message_id: (clinic_id, segments) for message_id, clinic_id, segments in rows}
+    return {
+        message_id: _Locked(clinic_id, provider, segments)
+        for message_id, clinic_id, provider, segments in rows
+    }
 
 
 async def _existing(session: AsyncSession, message_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these messages exist: held by another transaction, or not sent yet."""
     if not message_ids:
         return set()
     rows = await session.execute(select(_message.id).where(_message.id.in_(message_ids)))
     return set(rows.scalars())
 
 
+def _fits(message: _Locked | None, clinic_id: uuid.UUID, provider: str) -> bool:
+    """A report counts for the clinic's own message, from the provider that took it: a
+    report through another provider's webhook (which may not check a signature) cannot
+    change a message sent through Twilio."""
+    return message is not None and (message.clinic_id, message.provider) == (clinic_id, provider)
+
+
 async def _parts_of(
-    session: AsyncSession, messages: dict[uuid.UUID, tuple[uuid.UUID, int]]
+    session: AsyncSession, messages: dict[uuid.UUID, _Locked]
 ) -> dict[uuid.UUID, list[PartReport]]:
     """Every report stored for these messages, earlier rounds' included."""
     rows = await session.execute(
         select(
             _report.message_id,
             _report.clinic_id,
+            _report.provider,
             _report.part,
             _report.state,
             _report.occurred_at,
@@ -121,8 +142,8 @@ async def _parts_of(
         ).where(_report.message_id.in_(messages))
     )
     parts: dict[uuid.UUID, list[PartReport]] = {}
-    for message_id, clinic_id, part, state, occurred_at, detail in rows.all():
-        if messages[message_id][0] == clinic_id:
+    for message_id, clinic_id, provider, part, state, occurred_at, detail in rows.all():
+        if _fits(messages[message_id], clinic_id, provider):
             report = PartReport(part, DeliveryState(state), occurred_at, detail)
             parts.setdefault(message_id, []).append(report)
     return parts
@@ -134,7 +155,7 @@ async def apply_stored_reports(
     """Apply up to `limit` stored reports not applied yet, oldest first."""
     claimed = (
         await session.execute(
-            select(_report.id, _report.clinic_id, _report.message_id)
+            select(_report.id, _report.clinic_id, _report.provider, _report.message_id)
             .where(_report.applied_at.is_(None))
             .order_by(_report.received_at)
             .limit(limit)
@@ -144,31 +165,30 @@ async def apply_stored_reports(
     result = AppliedReports(claimed=len(claimed))
     if not claimed:
         return result
-    wanted = {message_id for _, _, message_id in claimed}
+    wanted = {message_id for _, _, _, message_id in claimed}
     locked = await _lock_free_messages(session, wanted)
     busy = await _existing(session, wanted - locked.keys())
     parts = await _parts_of(session, locked)
     outcomes = []
     for message_id, reports in parts.items():
-        outcome = message_delivery(reports, segments=locked[message_id][1])
+        outcome = message_delivery(reports, segments=locked[message_id].segments)
         if outcome is not None:
             outcomes.append(
                 DeliveryReport(message_id, outcome.state, outcome.occurred_at, outcome.detail)
             )
     result.changed = await apply_delivery_reports(session, outcomes, now=now)
-    done = [report_id for report_id, _, message_id in claimed if message_id not in busy]
+    done = [report_id for report_id, _, _, message_id in claimed if message_id not in busy]
     await session.execute(
         update(delivery_report_table).where(_report.id.in_(done)).values(applied_at=now)
     )
     unknown = [
         (report_id, clinic_id, message_id)
-        for report_id, clinic_id, message_id in claimed
-        if message_id not in busy
-        and (message_id not in locked or locked[message_id][0] != clinic_id)
+        for report_id, clinic_id, provider, message_id in claimed
+        if message_id not in busy and not _fits(locked.get(message_id), clinic_id, provider)
     ]
     for _, clinic_id, message_id in unknown:
         logger.warning(
-            "delivery report for a message this clinic does not have; acknowledged",
+            "delivery report for no message this clinic sent through this provider; ignored",
             extra={"clinic_id": str(clinic_id), "message_id": str(message_id)},
         )
     result.applied = len(done) - len(unknown)

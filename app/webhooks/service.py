@@ -86,6 +86,16 @@ async def verify_signature(session: AsyncSession, clinic: Clinic, request: Webho
         raise SignatureRejected("X-Twilio-Signature is missing or does not match.")
 
 
+async def _refuse_unsigned_stand_in(session: AsyncSession, clinic: Clinic, provider: str) -> None:
+    """A clinic whose provider signs its webhooks (Twilio) takes replies through that
+    provider's URL only: another provider's URL checks no signature, and a forged STOPP
+    or NEI must not get in by it. (Delivery reports are held to the provider that took
+    each message when they are applied.)"""
+    configured = (await get_clinic_settings(session, clinic.id)).provider
+    if provider != configured and configured in PROVIDERS and PROVIDERS[configured].signed:
+        raise NotFound(UNKNOWN_URL)
+
+
 async def receive_delivery_reports(
     intake: ReportIntake,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -117,6 +127,7 @@ async def receive_inbound(
 ) -> Reply | None:
     """Verify, parse, store and act; None for a repeat or a message with no text."""
     webhooks = provider_webhooks(provider)
+    await _refuse_unsigned_stand_in(session, clinic, provider)
     if webhooks.signed:
         await verify_signature(session, clinic, request)
     inbound = webhooks.parse_inbound(request)

@@ -433,6 +433,29 @@ class TestProviders:
         [stored] = await replies_of(client, clinic)
         assert (stored["text"], stored["keyword"]) == ("STOPP", "stop")
 
+    async def test_a_twilio_clinic_takes_no_replies_through_an_unsigned_url(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        """LINK's and Sinch's webhooks check no signature: a forged STOPP or NEI must not
+        get past Twilio's signature through them, even with the URL secret."""
+        response = await client.patch(
+            "/v1/settings",
+            headers=clinic.headers,
+            json={
+                "provider": "twilio",
+                "sender_name": "Tannlegen",
+                "provider_credentials": {"twilio": {"account_sid": "AC1", "auth_token": "t"}},
+            },
+        )
+        assert response.status_code == 200, response.text
+        for provider, body in (
+            ("linkmobility", link_mo("STOPP")),
+            ("sinch", {"type": "mo_text", "id": "1", "from": NUMBER, "body": "STOPP"}),
+        ):
+            path = await webhook_path(client, clinic, provider, "inbound")
+            assert (await client.post(path, json=body)).status_code == 404
+        assert await replies_of(client, clinic) == []
+
     @pytest.mark.parametrize(
         ("body", "reason"),
         [

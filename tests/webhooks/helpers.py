@@ -19,9 +19,11 @@ NUMBER = "+4791234567"
 
 
 async def dispatch_all(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    provider_name: str = "linkmobility",
 ) -> RecordingProvider:
-    provider = RecordingProvider(name="linkmobility")
+    provider = RecordingProvider(name=provider_name)
     await dispatch_once(sessionmaker, clock, provider)
     return provider
 
@@ -40,11 +42,12 @@ async def sent_message(
     clinic: ClinicAccess,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
+    provider_name: str = "linkmobility",
     **body: Any,
 ) -> str:
     """A message the provider has accepted (status sent, delivery accepted)."""
     message_id = await create_message(client, clinic, **body)
-    await dispatch_all(sessionmaker, clock)
+    await dispatch_all(sessionmaker, clock, provider_name)
     return message_id
 
 

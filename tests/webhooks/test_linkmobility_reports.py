@@ -16,6 +16,8 @@ from tests.conftest import ClinicAccess
 from tests.webhooks.helpers import (
     apply_reports,
     captured_logs,
+    create_message,
+    dispatch_all,
     load_message,
     sent_message,
     webhook_path,
@@ -340,3 +342,40 @@ async def test_a_body_over_a_mebibyte_is_413(
     assert response.status_code == 413
     assert response.json()["type"] == "/problems/body-too-large"
     assert await stored_count(sessionmaker) == 0
+
+
+async def test_a_report_through_another_providers_webhook_changes_nothing(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> None:
+    """LINK's webhook checks no signature; a message sent through Twilio (whose webhook
+    does) must not take a delivery state from it, whoever knows the URL."""
+    message_id = await sent_message(client, clinic, sessionmaker, clock, "twilio")
+    path = await webhook_path(client, clinic, "linkmobility", "delivery")
+
+    response = await post_report(client, path, dlr(message_id, 1002))
+
+    assert response.status_code == 200  # acknowledged: LINK must not retry it
+    result = await apply_reports(sessionmaker, clock)
+    assert (result.applied, result.unknown_message) == (0, 1)
+    assert (await load_message(sessionmaker, message_id)).delivery == "accepted"
+
+
+async def test_a_report_before_the_send_is_recorded_waits_for_it(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> None:
+    message_id = await create_message(client, clinic)
+    path = await webhook_path(client, clinic, "linkmobility", "delivery")
+    await post_report(client, path, dlr(message_id, 1001))
+    result = await apply_reports(sessionmaker, clock)
+    assert (result.applied, result.waiting) == (0, 1)
+
+    await dispatch_all(sessionmaker, clock, "linkmobility")
+    result = await apply_reports(sessionmaker, clock)
+    assert result.applied == 1
+    assert (await load_message(sessionmaker, message_id)).delivery == "delivered"

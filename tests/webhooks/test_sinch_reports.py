@@ -59,7 +59,7 @@ async def test_status_sets_the_delivery_state(
     code: int,
     expected: str,
 ) -> None:
-    message_id = await sent_message(client, clinic, sessionmaker, clock)
+    message_id = await sent_message(client, clinic, sessionmaker, clock, "sinch")
     path = await webhook_path(client, clinic, "sinch", "delivery")
 
     response = await client.post(path, json=recipient_report(message_id, status, code))
@@ -78,7 +78,7 @@ async def test_queued_then_delivered_then_a_repeat(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
 ) -> None:
-    message_id = await sent_message(client, clinic, sessionmaker, clock)
+    message_id = await sent_message(client, clinic, sessionmaker, clock, "sinch")
     path = await webhook_path(client, clinic, "sinch", "delivery")
     answers = [
         await client.post(path, json=recipient_report(message_id, status, code))
@@ -95,7 +95,7 @@ async def test_a_batch_summary_report(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
 ) -> None:
-    message_id = await sent_message(client, clinic, sessionmaker, clock)
+    message_id = await sent_message(client, clinic, sessionmaker, clock, "sinch")
     path = await webhook_path(client, clinic, "sinch", "delivery")
     body = {
         "type": "delivery_report_sms",

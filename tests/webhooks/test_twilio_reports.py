@@ -129,7 +129,7 @@ async def test_status_sets_the_delivery_state(
     expected: str,
 ) -> None:
     await configure_twilio(client, clinic)
-    message_id = await sent_message(client, clinic, sessionmaker, clock)
+    message_id = await sent_message(client, clinic, sessionmaker, clock, "twilio")
     path = await callback_path(client, clinic, message_id)
     error_code = "30003" if expected == "undelivered" else None
 
@@ -156,7 +156,7 @@ class TestSignatureChecks:
         forgery: str,
     ) -> None:
         await configure_twilio(client, clinic)
-        message_id = await sent_message(client, clinic, sessionmaker, clock)
+        message_id = await sent_message(client, clinic, sessionmaker, clock, "twilio")
         path = await callback_path(client, clinic, message_id)
         form = callback(message_id, "delivered")
         if forgery == "wrong token":
@@ -184,7 +184,7 @@ class TestSignatureChecks:
         clock: FixedClock,
     ) -> None:
         await configure_twilio(client, clinic)
-        message_id = await sent_message(client, clinic, sessionmaker, clock)
+        message_id = await sent_message(client, clinic, sessionmaker, clock, "twilio")
         path = await callback_path(client, clinic, message_id)
         bare = path.split("?")[0]
         form = callback(message_id, "delivered")
@@ -202,7 +202,7 @@ class TestSignatureChecks:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: FixedClock,
     ) -> None:
-        message_id = await sent_message(client, clinic, sessionmaker, clock)
+        message_id = await sent_message(client, clinic, sessionmaker, clock, "twilio")
         path = await callback_path(client, clinic, message_id)
         response = await post_signed(client, path, callback(message_id, "delivered"))
         assert response.status_code == 401

@@ -284,7 +284,9 @@ def _confirm(appointment: Appointment, confirmation: Confirmation, now: datetime
 async def _reply_fits(
     session: AsyncSession, appointment: Appointment, message_id: uuid.UUID
 ) -> bool:
-    statement = select(_message.type, _message.appointment_start_at, _message.created_at).where(
+    statement = select(
+        _message.type, _message.patient_id, _message.appointment_start_at, _message.created_at
+    ).where(
         _message.id == message_id,
         _message.clinic_id == appointment.clinic_id,
         _message.appointment_id == appointment.appointment_id,
@@ -292,6 +294,8 @@ async def _reply_fits(
     row = (await session.execute(statement)).one_or_none()
     if row is None or row.type not in REPLY_TYPES:
         return False
+    if row.patient_id != appointment.patient_id:
+        return False  # the slot went to another patient: the old one's answer is not theirs
     if row.appointment_start_at is not None:
         return bool(row.appointment_start_at == appointment.start_at)
     # Made before the appointment was pushed: it fits unless the appointment moved since.

@@ -104,3 +104,28 @@ async def test_an_answer_to_a_time_that_has_moved_is_left_for_staff(
     assert (await appointment(client, clinic))["confirmation"] is None
     replies = (await client.get("/v1/replies", headers=clinic.headers)).json()["data"]
     assert [r["keyword"] for r in replies] == ["confirm"]
+
+
+async def test_an_answer_from_the_patient_who_lost_the_slot_is_left_for_staff(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    reminded: str,
+) -> None:
+    """The practice system gave the same slot to another patient; the first one's NEI is
+    about their own booking, not the new patient's."""
+    await put_patient(client, clinic, "2002", mobile="+4792222222", wants_sms=True)
+    start = clock.now() + timedelta(hours=48)  # the same time as the reminder
+    response = await client.put(
+        "/v1/appointments/A-1",
+        headers=clinic.headers,
+        json={
+            "patient_no": "2002",
+            "practitioner": "Tannlege Hansen",
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=30)).isoformat(),
+        },
+    )
+    assert response.status_code == 200, response.text
+    await reply(client, clinic, "NEI")
+    assert (await appointment(client, clinic))["confirmation"] is None

@@ -51,6 +51,9 @@ class Appointment(SQLModel, table=True):
 class DecisionOutcome(StrEnum):
     QUEUED = "queued"
     SKIPPED = "skipped"
+    # Its message was cancelled by a push (the appointment was cancelled, moved, or went
+    # back to booked) and not made again: a later push may make it anew.
+    WITHDRAWN = "withdrawn"
 
 
 class AppointmentReminder(SQLModel, table=True):

@@ -31,6 +31,7 @@ from app.appointments.messaging import (
     require_appointment,
     stored_patient,
     with_messages,
+    withdraw_decisions,
 )
 from app.appointments.models import (
     Appointment,
@@ -157,22 +158,24 @@ async def _schedule(
         replace(m, status=MessageStatus.CANCELLED) if m.id in cancelled else m
         for m in view.messages
     ]
-    redo: set[str] = set()
-    if push.status is AppointmentStatus.BOOKED:
-        redo = {m.type for m in view.messages if m.id in cancelled}
+    cancelled_kinds = {m.type for m in view.messages if m.id in cancelled}
+    redo = cancelled_kinds if push.status is AppointmentStatus.BOOKED else set()
     settled = _settled(view.decided, push, patient_changed) - redo
     live = live_kinds(view.messages, push)
     decisions = plan(push, context.rules, context.window, live=live, settled=settled, redo=redo)
-    if not decisions:
-        return
-    composer = Composer(context)
-    await composer.load(session, decisions)
-    decisions, rows = composer.compose(view.appointment, patient, decisions, automatic=True)
-    await store_messages(session, rows, now=context.now)
-    view.messages += [facts_of(row) for row in rows]
-    view.decided = await record_decisions(
-        session, context, view.appointment, decisions, view.decided
-    )
+    if decisions:
+        composer = Composer(context)
+        await composer.load(session, decisions)
+        decisions, rows = composer.compose(view.appointment, patient, decisions, automatic=True)
+        await store_messages(session, rows, now=context.now)
+        view.messages += [facts_of(row) for row in rows]
+        view.decided = await record_decisions(
+            session, context, view.appointment, decisions, view.decided
+        )
+    # A cancelled appointment booked again (or a completed one completed again) gets its
+    # messages anew; one a push cancelled and did not make again is no longer decided.
+    withdrawn = cancelled_kinds - {decision.kind for decision in decisions}
+    view.decided = await withdraw_decisions(session, view.decided, withdrawn, context.now)
 
 
 async def upsert_appointment(

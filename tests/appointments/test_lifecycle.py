@@ -241,6 +241,40 @@ class TestCancel:
         assert len(await messages_of(client, clinic, "A1")) == 4
         assert again == body
 
+    async def test_booked_again_at_the_same_time_gets_its_messages_anew(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
+    ) -> None:
+        await put_rules(client, clinic, **TWO_REMINDERS)
+        start = oslo(2026, 12, 10, 12, 0)
+        await put_appointment(client, clinic, "A1", start=start)
+        await put_appointment(client, clinic, "A1", start=start, status="cancelled")
+        clock.advance(hours=1)
+        body = await put_appointment(client, clinic, "A1", start=start, status="booked")
+        pending = [m for m in await messages_of(client, clinic, "A1") if m["status"] == "pending"]
+        assert sorted(m["type"] for m in pending) == [
+            "booking_confirmation",
+            "reminder_1",
+            "reminder_2",
+        ]
+        assert body["reminder_state"] == "scheduled"
+
+        # Cancelled again before its first confirmation went: it is sent this time.
+        await put_appointment(client, clinic, "A1", start=start, status="cancelled")
+        pending = [m for m in await messages_of(client, clinic, "A1") if m["status"] == "pending"]
+        assert [m["type"] for m in pending] == ["cancellation_confirmation"]
+
+    async def test_a_message_cancelled_by_hand_is_not_made_again(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, reminder_1={"enabled": True, "hours_before": 24})
+        start = oslo(2026, 12, 10, 12, 0)
+        await put_appointment(client, clinic, "A1", start=start)
+        [reminder] = await messages_of(client, clinic, "A1")
+        cancel = await client.post(f"/v1/messages/{reminder['id']}/cancel", headers=clinic.headers)
+        assert cancel.status_code == 200, cancel.text
+        await put_appointment(client, clinic, "A1", start=start, practitioner="Tannlege Berg")
+        assert [m["status"] for m in await messages_of(client, clinic, "A1")] == ["cancelled"]
+
     async def test_without_the_rule_only_cancels(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
@@ -281,6 +315,18 @@ class TestComplete:
         await put_appointment(client, clinic, "A1", start=start, end=end, status="completed")
         types = [m["type"] for m in await messages_of(client, clinic, "A1")]
         assert types.count("thank_you") == 1
+
+    async def test_completed_again_after_a_mistaken_re_booking_thanks_again(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
+    ) -> None:
+        await put_rules(client, clinic, thank_you={"enabled": True, "hours_after": 2})
+        start = oslo(2026, 11, 30, 13, 0)
+        end = start + timedelta(minutes=45)
+        clock.set(end + timedelta(minutes=10))
+        for status in ("completed", "booked", "completed"):
+            await put_appointment(client, clinic, "A1", start=start, end=end, status=status)
+        thanks = [m for m in await messages_of(client, clinic, "A1") if m["type"] == "thank_you"]
+        assert sorted(m["status"] for m in thanks) == ["cancelled", "pending"]
 
     async def test_a_thank_you_due_in_the_night_goes_in_the_morning(
         self, client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock

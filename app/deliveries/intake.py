@@ -79,18 +79,35 @@ class ReportIntake:
         while self._waiting:
             batch = self._take_batch()
             try:
-                async with connection.begin():
-                    clinics = await _clinics_by_secret(connection, {s.secret for s in batch})
-                    rows = _rows(batch, clinics)
-                    inserted = set(
-                        await insert_new(connection, delivery_report_table, rows, unique=REPORT_KEY)
-                    )
+                await self._write(connection, batch)
             except Exception as exc:
-                _fail(batch, exc)
+                await self._write_one_by_one(connection, batch, exc)
                 return
-            _answer(batch, clinics, inserted)
-            if inserted:
-                await self._wake_up(max(s.now for s in batch))
+
+    async def _write_one_by_one(
+        self, connection: AsyncConnection, batch: list[_Submission], exc: Exception
+    ) -> None:
+        """One request's bad report must not fail the others it shared a batch with (other
+        clinics' among them): each is tried again alone."""
+        if len(batch) == 1:
+            _fail(batch, exc)
+            return
+        for submission in batch:
+            try:
+                await self._write(connection, [submission])
+            except Exception as own:
+                _fail([submission], own)
+
+    async def _write(self, connection: AsyncConnection, batch: list[_Submission]) -> None:
+        async with connection.begin():
+            clinics = await _clinics_by_secret(connection, {s.secret for s in batch})
+            rows = _rows(batch, clinics)
+            inserted = set(
+                await insert_new(connection, delivery_report_table, rows, unique=REPORT_KEY)
+            )
+        _answer(batch, clinics, inserted)
+        if inserted:
+            await self._wake_up(max(s.now for s in batch))
 
     def _take_batch(self) -> list[_Submission]:
         batch: list[_Submission] = []
@@ -132,6 +149,7 @@ def _rows(batch: list[_Submission], clinics: dict[str, uuid.UUID]) -> list[dict[
     """The rows to insert; each submission notes its own, to count what was new."""
     rows = []
     for submission in batch:
+        submission.row_ids.clear()  # a batch that failed may be tried again one by one
         clinic_id = clinics.get(submission.secret)
         if clinic_id is None:
             continue

@@ -11,6 +11,7 @@ from app.deliveries.reports import ParsedReport
 from app.messages.models import DeliveryState
 from app.replies.service import InboundSms
 from app.webhooks.parsing import (
+    LARGEST_INTEGER,
     MalformedWebhook,
     json_body,
     json_object,
@@ -92,7 +93,10 @@ UNLISTED_CODE = (ACCEPTED, "undocumented result code")
 
 def _part(report_id: str) -> int | None:
     _, separator, suffix = report_id.rpartition("$")
-    return int(suffix) if separator and suffix.isdigit() else None
+    if not separator or not suffix.isascii() or not suffix.isdigit():
+        return None
+    part = int(suffix)
+    return part if part <= LARGEST_INTEGER else None
 
 
 def _report(data: Mapping[str, Any]) -> ParsedReport:

@@ -1,6 +1,7 @@
 """Reading provider webhook bodies: small, strict helpers that say what is wrong."""
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -31,8 +32,8 @@ class BodyTooLarge(AppError):
 def json_body(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedWebhook("the body is not JSON") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MalformedWebhook("the body is not JSON (or is nested too deeply)") from exc
 
 
 def json_object(body: bytes) -> Mapping[str, Any]:
@@ -51,20 +52,37 @@ def form_fields(body: bytes) -> list[tuple[str, str]]:
         ) from exc
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
+# Codes, part numbers and counts: anything past this is not a provider's value.
+LARGEST_INTEGER = 2**31 - 1
+
+
+def _storable(value: str, key: str) -> str:
+    """Text a database takes: no NUL (PostgreSQL refuses it) and no lone surrogate (no
+    UTF-8 for it), which JSON escapes can carry."""
+    if "\x00" in value:
+        raise MalformedWebhook(f"`{key}` holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedWebhook(f"`{key}` is not valid Unicode text") from exc
+    return value
+
+
 def required_text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise MalformedWebhook(f"`{key}` is missing or not a string")
-    return value.strip()
+    return _storable(value.strip(), key)
 
 
 def optional_text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return value.strip() or None if isinstance(value, str) else None
+    return _storable(value.strip(), key) or None if isinstance(value, str) else None
 
 
 def message_text(data: Mapping[str, Any], key: str) -> str:
@@ -72,14 +90,14 @@ def message_text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         raise MalformedWebhook(f"`{key}` is missing or not a string")
-    return value
+    return _storable(value, key)
 
 
 def required_int(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > LARGEST_INTEGER:
         raise MalformedWebhook(f"`{key}` is missing or not an integer")
     return value
 
@@ -91,9 +109,9 @@ def timestamp(data: Mapping[str, Any], key: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 east of UTC, for one
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def our_message_id(value: str | None) -> uuid.UUID | None:

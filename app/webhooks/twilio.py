@@ -127,7 +127,8 @@ def signature_is_valid(
     if not header:
         return False
     fields = list(fields)
+    expected = header.encode()  # bytes: compare_digest refuses non-ASCII text
     return any(
-        hmac.compare_digest(signature(candidate, fields, auth_token), header)
+        hmac.compare_digest(signature(candidate, fields, auth_token).encode(), expected)
         for candidate in _port_variants(url)
     )

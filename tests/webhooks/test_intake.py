@@ -5,10 +5,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
+from app.deliveries import intake as intake_module
 from app.deliveries.models import StoredDeliveryReport
 from tests.conftest import ClinicAccess
 from tests.webhooks.helpers import apply_reports, load_message, sent_message, webhook_path
@@ -64,3 +66,36 @@ async def test_concurrent_reports_share_a_transaction(
     await apply_reports(sessionmaker, clock)
     for message_id in [*ours, theirs]:
         assert (await load_message(sessionmaker, message_id)).delivery == "delivered"
+
+
+async def test_one_bad_report_fails_only_its_own_request(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    other_clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reports arriving together share a transaction; one that the database refuses (a
+    case the parsers did not foresee) must not take the other clinics' down with it."""
+    ours = await sent_message(client, clinic, sessionmaker, clock)
+    theirs = await sent_message(client, other_clinic, sessionmaker, clock)
+    mine = await webhook_path(client, clinic, "linkmobility", "delivery")
+    other = await webhook_path(client, other_clinic, "linkmobility", "delivery")
+    real_row = intake_module.report_row
+
+    def refuse_poison(report: Any, **fields: Any) -> dict[str, Any]:
+        if report.external_id == "poison":
+            raise ValueError("the database refuses this row")
+        return real_row(report, **fields)
+
+    monkeypatch.setattr(intake_module, "report_row", refuse_poison)
+    answers = await asyncio.gather(
+        client.post(mine, json={"refId": ours, "id": "fine", "resultCode": 1001}),
+        client.post(other, json={"refId": theirs, "id": "poison", "resultCode": 1001}),
+        client.post(other, json={"refId": theirs, "id": "fine-too", "resultCode": 1001}),
+    )
+    assert [answer.status_code for answer in answers] == [200, 500, 200]  # LINK retries it
+    await apply_reports(sessionmaker, clock)
+    assert (await load_message(sessionmaker, ours)).delivery == "delivered"
+    assert (await load_message(sessionmaker, theirs)).delivery == "delivered"

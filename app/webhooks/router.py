@@ -43,9 +43,7 @@ async def _webhook_request(request: Request, public_base_url: str) -> service.We
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"at most {MAX_BODY_BYTES} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"at most {MAX_BODY_BYTES} bytes")
+    body = await _capped_body(request)
     query = request.scope["query_string"].decode()
     return service.WebhookRequest(
         body=body,
@@ -53,6 +51,18 @@ async def _webhook_request(request: Request, public_base_url: str) -> service.We
         url=f"{public_base_url.rstrip('/')}{request.scope['path']}{'?' if query else ''}{query}",
         signature=request.headers.get("x-twilio-signature"),
     )
+
+
+async def _capped_body(request: Request) -> bytes:
+    """The body, read no further than the limit: a chunked upload declares no length."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge(f"at most {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _log_malformed(provider: str, kind: str, exc: MalformedWebhook) -> None:

@@ -2,6 +2,7 @@
 repeats, order, and the answers to bad requests."""
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -379,3 +380,22 @@ async def test_a_report_before_the_send_is_recorded_waits_for_it(
     result = await apply_reports(sessionmaker, clock)
     assert result.applied == 1
     assert (await load_message(sessionmaker, message_id)).delivery == "delivered"
+
+
+async def test_a_chunked_body_is_read_no_further_than_the_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    """No Content-Length to check first, and no secret needed to get this far: the body
+    must not be read whole into memory."""
+    sent: list[int] = []
+
+    async def sixteen_mebibytes() -> AsyncIterator[bytes]:
+        for _ in range(256):
+            sent.append(1)
+            yield b"x" * 65_536
+
+    response = await client.post(
+        "/v1/webhooks/linkmobility/no-such-secret/delivery", content=sixteen_mebibytes()
+    )
+    assert response.status_code == 413
+    assert len(sent) < 32  # a little past 1 MiB, not 16

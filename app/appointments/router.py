@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -6,6 +5,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.appointments import manual, service
 from app.appointments.schemas import (
     MAX_APPOINTMENT_ID_LENGTH,
+    AppointmentDay,
     AppointmentList,
     AppointmentPublic,
     AppointmentWrite,
@@ -82,7 +82,8 @@ async def list_appointments(
     session: SessionDep,
     clock: ClockDep,
     day: Annotated[
-        date, Query(alias="date", description="The day (YYYY-MM-DD) in the clinic's time zone")
+        AppointmentDay,
+        Query(alias="date", description="The day (YYYY-MM-DD) in the clinic's time zone"),
     ],
     practitioner: Annotated[str | None, Query(max_length=100)] = None,
 ) -> AppointmentList:

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -20,6 +21,23 @@ from app.templates.defaults import TemplateType
 
 MAX_APPOINTMENT_ID_LENGTH = 100
 MAX_DAY_APPOINTMENTS = 1000
+# Far beyond any practice's calendar, and far inside what date arithmetic can reach.
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+
+
+def _within_years(value: dt.date) -> dt.date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR}-{LAST_YEAR}")
+    return value
+
+
+def _time_within_years(value: datetime) -> datetime:
+    _within_years(value.date())
+    return value
+
+
+AppointmentDay = Annotated[dt.date, AfterValidator(_within_years)]
+AppointmentTime = Annotated[AwareDatetime, AfterValidator(_time_within_years)]
 
 Practitioner = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
@@ -35,8 +53,8 @@ class AppointmentWrite(StrictModel):
 
     patient_no: str = Field(min_length=1, max_length=50, description="A patient pushed before")
     practitioner: Practitioner = Field(description="[Behandler]")
-    start: AwareDatetime = Field(description="With its offset, e.g. 2026-12-07T08:30:00+01:00")
-    end: AwareDatetime
+    start: AppointmentTime = Field(description="With its offset, e.g. 2026-12-07T08:30:00+01:00")
+    end: AppointmentTime
     status: AppointmentStatus = AppointmentStatus.BOOKED
 
     @field_validator("end")
@@ -122,7 +140,7 @@ DayTemplate = Literal[
 class DayReminderRequest(StrictModel):
     """Text a day's patients now ("today's patients")."""
 
-    date: dt.date = Field(description="The day, in the clinic's time zone")
+    date: AppointmentDay = Field(description="The day, in the clinic's time zone")
     appointment_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
         default=None,
         min_length=1,

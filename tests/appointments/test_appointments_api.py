@@ -44,6 +44,8 @@ BAD_APPOINTMENTS: list[tuple[str, Json, str]] = [
     ("unknown status", body(status="moved"), "status"),
     ("blank practitioner", body(practitioner="  "), "practitioner"),
     ("unknown field", body(room="3"), "room"),
+    ("year one", body(start="0001-01-01T00:30:00+01:00"), "start"),
+    ("year 9999", body(start="9999-12-31T20:00:00Z", end="9999-12-31T21:00:00Z"), "start"),
 ]
 
 
@@ -113,12 +115,20 @@ class TestListDay:
         )
         assert [a["appointment_id"] for a in only.json()["data"]] == ["NOON"]
 
-    async def test_a_bad_date_is_422(self, client: httpx.AsyncClient, clinic: ClinicAccess) -> None:
+    @pytest.mark.parametrize("day", ["2.12.2026", "9999-12-31", "0001-01-01"])
+    async def test_a_bad_date_is_422(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, day: str
+    ) -> None:
         response = await client.get(
-            "/v1/appointments", headers=clinic.headers, params={"date": "2.12.2026"}
+            "/v1/appointments", headers=clinic.headers, params={"date": day}
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "date"
+        reminders = await client.post(
+            "/v1/appointments/reminders", headers=clinic.headers, json={"date": day}
+        )
+        assert reminders.status_code == 422
+        assert reminders.json()["errors"][0]["field"] == "date"
 
 
 class TestRemindersByHand:

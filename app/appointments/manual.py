@@ -147,7 +147,9 @@ async def remind_day(
 ) -> DayResult:
     """Text a day's patients now, each appointment with its own outcome."""
     context = await load_context(session, clinic_id, now)
-    views = await day_appointments(session, clinic_id, request.date, context.window.tz, None)
+    views = await day_appointments(
+        session, clinic_id, request.date, context.window.tz, None, lock=True
+    )
     by_id = {view.appointment.appointment_id: view for view in views}
     wanted = list(dict.fromkeys(request.appointment_ids or by_id))
     chosen = [by_id[appointment_id] for appointment_id in wanted if appointment_id in by_id]

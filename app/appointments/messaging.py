@@ -180,8 +180,16 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 async def day_appointments(
-    session: AsyncSession, clinic_id: uuid.UUID, day: date, tz: ZoneInfo, practitioner: str | None
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    day: date,
+    tz: ZoneInfo,
+    practitioner: str | None,
+    *,
+    lock: bool = False,
 ) -> list[AppointmentView]:
+    """The day's appointments by start time; with `lock`, held until the transaction ends
+    (a second "remind today's patients" waits, then sees the first one's messages)."""
     first, last = day_bounds(day, tz)
     statement = (
         select(Appointment, col(Patient.patient_no))
@@ -195,6 +203,10 @@ async def day_appointments(
     )
     if practitioner is not None:
         statement = statement.where(col(Appointment.practitioner) == practitioner)
+    if lock:
+        statement = statement.with_for_update(of=Appointment).execution_options(
+            populate_existing=True
+        )
     rows = (await session.execute(statement)).all()
     return [AppointmentView(appointment, patient_no) for appointment, patient_no in rows]
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
 from tests.appointments.conftest import (
@@ -239,6 +240,34 @@ class TestTodaysPatients:
             ("T1", "duplicate"),
             ("NOPE", "unknown_appointment"),
         ]
+
+    async def test_a_double_click_sends_one_reminder_each(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        async with sessionmaker() as session:
+            if session.get_bind().dialect.name != "postgresql":
+                pytest.skip("SQLite takes one writer at a time")
+        await put_rules(client, clinic, reminder_1={"enabled": False, "hours_before": 24})
+        today = datetime(2026, 11, 30, 15, 0, tzinfo=OSLO)
+        for number in range(5):
+            await put_appointment(client, clinic, f"T{number}", start=today)
+        request = {"date": "2026-11-30", "template_type": "reminder_2"}
+
+        answers = await asyncio.gather(
+            *(
+                client.post("/v1/appointments/reminders", headers=clinic.headers, json=request)
+                for _ in range(2)
+            )
+        )
+
+        assert [answer.status_code for answer in answers] == [200, 200]
+        assert sorted(answer.json()["queued"] for answer in answers) == [0, 5]
+        for number in range(5):
+            messages = await messages_of(client, clinic, f"T{number}")
+            assert [m["type"] for m in messages] == ["reminder_2"]
 
     async def test_a_notice_to_the_days_patients(
         self, client: httpx.AsyncClient, clinic: ClinicAccess

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import in_batches
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.jobs import PendingJob, enqueue_after_commit
 from app.core.pagination import decode_cursor, encode_cursor
@@ -244,6 +245,25 @@ async def _attempts_of(
 
 
 ERASED_DATA = {"erased": True}
+
+
+async def erase_reply_events(
+    session: AsyncSession, *, clinic_id: uuid.UUID, reply_ids: Sequence[uuid.UUID], now: datetime
+) -> None:
+    """The `reply.received` events of these replies keep their type and times only."""
+    for condition in in_batches(
+        session, _delivery.data["reply_id"].as_string(), [str(reply_id) for reply_id in reply_ids]
+    ):
+        await session.execute(
+            update(event_delivery_table)
+            .where(
+                _delivery.clinic_id == clinic_id,
+                _delivery.event_type == EventType.REPLY_RECEIVED,
+                condition,
+            )
+            .values(data=ERASED_DATA, patient_id=None, erased_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def erase_event_data(

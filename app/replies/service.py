@@ -18,7 +18,7 @@ from app.core.pagination import decode_time_cursor, encode_time_cursor
 from app.core.phones import InvalidPhoneNumber, mask, number_filter, parse_phone_number
 from app.events.messages import record_message_status_events
 from app.events.models import EventType
-from app.events.service import NewEvent, record_events
+from app.events.service import NewEvent, erase_reply_events, record_events
 from app.messages.models import Message, MessageStatus, message_table
 from app.patients.models import Patient
 from app.replies.keywords import Keyword, keyword_of
@@ -364,6 +364,10 @@ async def erase_replies_of(
         update(reply_table)
         .where(_reply.clinic_id == clinic_id, condition)
         .values(text=None, from_number=None, patient_no=None, erased_at=now)
+        .returning(_reply.id)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    erased = list(result.scalars())
+    # An unmatched reply's event carries no patient id: found by its reply id instead.
+    await erase_reply_events(session, clinic_id=clinic_id, reply_ids=erased, now=now)
+    return len(erased)

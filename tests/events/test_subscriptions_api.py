@@ -232,6 +232,26 @@ class TestRecording:
         assert event.data == {"erased": True}
         assert event.erased_at is not None
 
+    async def test_erasure_scrubs_a_reply_that_came_before_the_patient_did(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        """Unmatched when it came, so its event names no patient: found by its reply."""
+        await subscribe(client, clinic, event_types=["reply.received"])
+        await reply(client, clinic, "Hei, det er Kari")
+        await reply(client, clinic, "Hei fra noen andre", sender="+4798765432")
+        await put_patient(client, clinic, "1001")
+        await client.delete("/v1/patients/1001", headers=clinic.headers)
+        events = await recorded(sessionmaker)
+        assert sorted(str(event.data.get("text")) for event in events) == [
+            "Hei fra noen andre",
+            "None",
+        ]
+        listed = await client.get("/v1/event-deliveries", headers=clinic.headers)
+        assert "Hei, det er Kari" not in listed.text
+
 
 class TestDeletedMeanwhile:
     async def test_a_subscription_being_told_about_an_event_is_deleted_only_after(

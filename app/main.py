@@ -15,6 +15,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
+from app.core.nul_guard import NulCharacterGuard
 from app.deliveries.intake import ReportIntake
 from app.events.router import router as events_router
 from app.health.router import router as health_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(NulCharacterGuard)
     app.add_middleware(RequestLogMiddleware)
     # Outermost: delivery reports skip the framework's per-request cost (see the module).
     app.add_middleware(DeliveryReportFastPath)

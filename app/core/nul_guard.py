@@ -1,0 +1,80 @@
+"""Text with a NUL character is refused at the door.
+
+PostgreSQL text cannot hold U+0000, so such a value would end in a database error (a 500)
+wherever it is stored. JSON carries it as the escape \\u0000, a URL as %00.
+"""
+
+import re
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import FieldError, InvalidInput, problem_response
+
+# The escape itself, not an escaped backslash followed by "u0000" (an even run of
+# backslashes before it is text).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Provider webhooks answer bad bodies themselves, with the 400 providers expect.
+_SKIPPED_PREFIX = "/v1/webhooks/"
+_REASON = "contains a NUL character (U+0000), which text cannot hold"
+
+
+class NulCharacterGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_SKIPPED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"]:
+            await _refuse("path", scope, receive, send)
+            return
+        if b"%00" in scope["query_string"]:
+            await _refuse("query", scope, receive, send)
+            return
+        if scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        body, disconnected = await _read_body(receive)
+        if _NUL_ESCAPE.search(body):
+            await _refuse("body", scope, receive, send)
+            return
+        await self.app(scope, _replay(body, disconnected, receive), send)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), True
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, disconnected: bool, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            if disconnected:
+                return {"type": "http.disconnect"}
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+async def _refuse(where: str, scope: Scope, receive: Receive, send: Send) -> None:
+    response = problem_response(
+        InvalidInput.status_code,
+        InvalidInput.slug,
+        InvalidInput.title,
+        f"{where}: {_REASON}",
+        [FieldError(field=where, reason=_REASON, code="nul_character")],
+    )
+    await response(scope, receive, send)

@@ -118,11 +118,13 @@ def _apply(
         "status": data.status.value,
     }
     changed = {name for name, value in values.items() if getattr(appointment, name) != value}
+    booked_again = "status" in changed and data.status is AppointmentStatus.BOOKED
     for name in changed:
         setattr(appointment, name, values[name])
     if changed & {"start_at", "patient_id"}:
-        # A confirmation was for the old time (or patient); the new one needs its own.
         appointment.rescheduled_at = now
+    if changed & {"start_at", "patient_id"} or booked_again:
+        # A confirmation was for the old time, patient or booking; the new one needs its own.
         appointment.confirmation = None
         appointment.confirmation_at = None
     if changed:

@@ -129,3 +129,28 @@ async def test_an_answer_from_the_patient_who_lost_the_slot_is_left_for_staff(
     assert response.status_code == 200, response.text
     await reply(client, clinic, "NEI")
     assert (await appointment(client, clinic))["confirmation"] is None
+
+
+async def test_a_booking_made_again_after_a_cancellation_has_no_answer_yet(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    reminded: str,
+) -> None:
+    await reply(client, clinic, "NEI")
+    assert (await appointment(client, clinic))["confirmation"] == "cancellation_requested"
+    start = clock.now() + timedelta(hours=48)
+    for status in ("cancelled", "booked"):
+        response = await client.put(
+            "/v1/appointments/A-1",
+            headers=clinic.headers,
+            json={
+                "patient_no": "1001",
+                "practitioner": "Tannlege Hansen",
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=30)).isoformat(),
+                "status": status,
+            },
+        )
+        assert response.status_code == 200, response.text
+    assert (await appointment(client, clinic))["confirmation"] is None

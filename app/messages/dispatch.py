@@ -352,10 +352,25 @@ async def _record(
         where=sending,
         values={"status": MessageStatus.PENDING},
     )
-    finished = (*outcome.accepted, *outcome.unknown, *outcome.failed)
-    await record_message_status_events(session, [row["id"] for row in finished], now=now)
+    finished = [row["id"] for row in (*outcome.accepted, *outcome.unknown, *outcome.failed)]
+    await record_message_status_events(session, await _changed_now(session, finished, now), now=now)
     for job in {dispatch_job(row["next_attempt_at"], now) for row in outcome.retry}:
         enqueue_after_commit(session, job)
+
+
+async def _changed_now(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID], now: datetime
+) -> list[uuid.UUID]:
+    """Those the guarded updates above changed: a message the sweep settled meanwhile
+    (sent with its claim time) was announced by the sweep already."""
+    if not message_ids:
+        return []
+    rows = await session.execute(
+        select(_message.id).where(
+            _message.id.in_(message_ids), or_(_message.sent_at == now, _message.failed_at == now)
+        )
+    )
+    return list(rows.scalars())
 
 
 def _delivery_unless_final(state: DeliveryState) -> Any:

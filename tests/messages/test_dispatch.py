@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.clinic_settings.models import ClinicSettings
 from app.core.clock import FixedClock
 from app.deliveries.service import DeliveryReport, apply_delivery_reports
+from app.events.models import EventDelivery
 from app.messages import dispatch as dispatch_module
 from app.messages.dispatch import (
     expire_overdue,
@@ -460,6 +461,34 @@ async def test_clinic_settings_rows_exist_for_dispatch(
 
 
 class TestRecording:
+    async def test_a_message_the_sweep_settled_meanwhile_is_announced_once(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        subscribed = await client.post(
+            "/v1/event-subscriptions",
+            headers=clinic.headers,
+            json={"url": "http://127.0.0.1:9/pms", "event_types": ["message.status_changed"]},
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        message_id = await send(client, clinic, "+4791234567")
+
+        class SlowProvider(RecordingProvider):
+            async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+                clock.advance(minutes=2)  # this worker looks dead: the sweep settles it
+                assert await _settle(sessionmaker, clock) == 1
+                return await super().send_batch(messages)
+
+        await dispatch(sessionmaker, clock, SlowProvider())
+
+        async with sessionmaker() as session:
+            events = (await session.execute(select(EventDelivery))).scalars().all()
+        assert [event.data["message_id"] for event in events] == [message_id]
+        assert events[0].data["delivery"] == "unknown"
+
     async def test_a_database_error_while_recording_is_retried(
         self,
         client: httpx.AsyncClient,

@@ -17,17 +17,23 @@ from tests.webhooks.helpers import NUMBER, sent_message
 
 
 async def book(
-    client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock, hours_ahead: int = 48
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    hours_ahead: int = 48,
+    patient_no: str = "1001",
+    status: str = "booked",
 ) -> dict[str, Any]:
     start = clock.now() + timedelta(hours=hours_ahead)
     response = await client.put(
         "/v1/appointments/A-1",
         headers=clinic.headers,
         json={
-            "patient_no": "1001",
+            "patient_no": patient_no,
             "practitioner": "Tannlege Hansen",
             "start": start.isoformat(),
             "end": (start + timedelta(minutes=30)).isoformat(),
+            "status": status,
         },
     )
     assert response.status_code in (200, 201), response.text
@@ -115,18 +121,7 @@ async def test_an_answer_from_the_patient_who_lost_the_slot_is_left_for_staff(
     """The practice system gave the same slot to another patient; the first one's NEI is
     about their own booking, not the new patient's."""
     await put_patient(client, clinic, "2002", mobile="+4792222222", wants_sms=True)
-    start = clock.now() + timedelta(hours=48)  # the same time as the reminder
-    response = await client.put(
-        "/v1/appointments/A-1",
-        headers=clinic.headers,
-        json={
-            "patient_no": "2002",
-            "practitioner": "Tannlege Hansen",
-            "start": start.isoformat(),
-            "end": (start + timedelta(minutes=30)).isoformat(),
-        },
-    )
-    assert response.status_code == 200, response.text
+    await book(client, clinic, clock, patient_no="2002")  # the time of the reminder
     await reply(client, clinic, "NEI")
     assert (await appointment(client, clinic))["confirmation"] is None
 
@@ -139,18 +134,6 @@ async def test_a_booking_made_again_after_a_cancellation_has_no_answer_yet(
 ) -> None:
     await reply(client, clinic, "NEI")
     assert (await appointment(client, clinic))["confirmation"] == "cancellation_requested"
-    start = clock.now() + timedelta(hours=48)
     for status in ("cancelled", "booked"):
-        response = await client.put(
-            "/v1/appointments/A-1",
-            headers=clinic.headers,
-            json={
-                "patient_no": "1001",
-                "practitioner": "Tannlege Hansen",
-                "start": start.isoformat(),
-                "end": (start + timedelta(minutes=30)).isoformat(),
-                "status": status,
-            },
-        )
-        assert response.status_code == 200, response.text
+        await book(client, clinic, clock, status=status)
     assert (await appointment(client, clinic))["confirmation"] is None

@@ -86,22 +86,20 @@ class AppliedReports:
 @dataclass(frozen=True, slots=True)
 class _Locked:
     clinic_id: uuid.UUID
-    provider: str
+    provider: str | None  # None: never handed to a provider
     segments: int
 
 
 async def _lock_free_messages(
     session: AsyncSession, message_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, _Locked]:
-    """The messages no other transaction holds and that were handed to a provider, now
-    locked by us.
+    """The messages no other transaction holds, now locked by us.
 
     SKIP LOCKED: waiting for a send loop's update could deadlock; a skipped report is
-    simply applied by the next round, as is one whose message's send is not recorded yet
-    (it must be checked against the provider that took the message)."""
+    simply applied by the next round."""
     rows = await session.execute(
         select(_message.id, _message.clinic_id, _message.provider, _message.segments)
-        .where(_message.id.in_(message_ids), _message.provider.is_not(None))
+        .where(_message.id.in_(message_ids))
         .order_by(_message.id)
         .with_for_update(skip_locked=True)
     )
@@ -112,7 +110,7 @@ async def _lock_free_messages(
 
 
 async def _existing(session: AsyncSession, message_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these messages exist: held by another transaction, or not sent yet."""
+    """Which of these messages exist (those not locked by us: held by another one)."""
     if not message_ids:
         return set()
     rows = await session.execute(select(_message.id).where(_message.id.in_(message_ids)))
@@ -122,7 +120,7 @@ async def _existing(session: AsyncSession, message_ids: set[uuid.UUID]) -> set[u
 def _fits(message: _Locked | None, clinic_id: uuid.UUID, provider: str) -> bool:
     """A report counts for the clinic's own message, from the provider that took it: a
     report through another provider's webhook (which may not check a signature) cannot
-    change a message sent through Twilio."""
+    change a message sent through Twilio, nor one never handed to a provider."""
     return message is not None and (message.clinic_id, message.provider) == (clinic_id, provider)
 
 

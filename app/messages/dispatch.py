@@ -153,6 +153,11 @@ async def claim_due(
             claimed_at=now,
             claimed_by=worker_id,
             attempts=_message.attempts + 1,
+            # Known before the provider call: a report for it, even one that comes before
+            # the send is recorded or after the sweep settled it, is checked against it.
+            provider=select(_settings.provider)
+            .where(_settings.clinic_id == _message.clinic_id)
+            .scalar_subquery(),
         )
         .returning(
             _message.id,

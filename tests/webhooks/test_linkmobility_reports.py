@@ -2,23 +2,28 @@
 repeats, order, and the answers to bad requests."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
+from app.clinic_settings.models import ClinicSettings
 from app.core.clock import FixedClock
 from app.deliveries.models import StoredDeliveryReport
+from app.messages.dispatch import settle_abandoned_sends
+from app.providers.base import OutboundSms, SendResult
 from app.webhooks.linkmobility import RESULT_CODES
 from tests.conftest import ClinicAccess
+from tests.support.dispatch import RecordingProvider, dispatch_once
 from tests.webhooks.helpers import (
     apply_reports,
     captured_logs,
     create_message,
-    dispatch_all,
     load_message,
     sent_message,
     webhook_path,
@@ -364,19 +369,57 @@ async def test_a_report_through_another_providers_webhook_changes_nothing(
     assert (await load_message(sessionmaker, message_id)).delivery == "accepted"
 
 
-async def test_a_report_before_the_send_is_recorded_waits_for_it(
+async def test_a_report_for_a_message_never_handed_to_a_provider_is_ignored(
     client: httpx.AsyncClient,
     clinic: ClinicAccess,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
 ) -> None:
+    """Acknowledged and set aside, not kept waiting: a pile of such reports must not stop
+    the ones behind them."""
     message_id = await create_message(client, clinic)
     path = await webhook_path(client, clinic, "linkmobility", "delivery")
     await post_report(client, path, dlr(message_id, 1001))
     result = await apply_reports(sessionmaker, clock)
-    assert (result.applied, result.waiting) == (0, 1)
+    assert (result.applied, result.unknown_message, result.waiting) == (0, 1, 0)
+    assert (await load_message(sessionmaker, message_id)).delivery is None
 
-    await dispatch_all(sessionmaker, clock, "linkmobility")
+
+async def test_a_report_for_a_send_the_sweep_settled_is_applied(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> None:
+    """The worker died after the request went out: the message is sent/unknown, and the
+    provider's report then says what happened."""
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(ClinicSettings)
+            .where(col(ClinicSettings.clinic_id) == clinic.id)
+            .values(provider="linkmobility", sender_name="Tannlegen")
+        )
+    message_id = await create_message(client, clinic)
+
+    class DyingProvider(RecordingProvider):
+        async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
+            clock.advance(minutes=2)
+            async with sessionmaker.begin() as session:
+                settled = await settle_abandoned_sends(
+                    session,
+                    now=clock.now(),
+                    grace=timedelta(seconds=30),
+                    worker_dead_after=timedelta(seconds=60),
+                    longest_send=timedelta(minutes=30),
+                )
+            assert settled == 1
+            return await super().send_batch(messages)
+
+    await dispatch_once(sessionmaker, clock, DyingProvider(name="linkmobility"))
+    assert (await load_message(sessionmaker, message_id)).delivery == "unknown"
+
+    path = await webhook_path(client, clinic, "linkmobility", "delivery")
+    await post_report(client, path, dlr(message_id, 1001))
     result = await apply_reports(sessionmaker, clock)
     assert result.applied == 1
     assert (await load_message(sessionmaker, message_id)).delivery == "delivered"

@@ -133,7 +133,7 @@ async def post_event(
     now: datetime,
     check_target: TargetCheck | None = None,
 ) -> AttemptResult:
-    if check_target is not None and (refusal := await check_target(delivery.url)):
+    if check_target is not None and (refusal := await _refusal(check_target, delivery.url)):
         return AttemptResult(now, None, refusal[:MAX_ERROR_LENGTH], 0)
     body = event_body(delivery.event_id, delivery.event_type, delivery.created_at, delivery.data)
     headers = signed_headers(delivery.secret, delivery.event_id, int(now.timestamp()), body)
@@ -148,6 +148,14 @@ async def post_event(
 
 def _elapsed_ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
+
+
+async def _refusal(check_target: TargetCheck, url: str) -> str | None:
+    """A check that fails is a refused attempt for this event, not a lost batch."""
+    try:
+        return await check_target(url)
+    except Exception as exc:
+        return f"the URL could not be checked ({type(exc).__name__})"
 
 
 async def post_all(

@@ -28,6 +28,11 @@ def _check_url(value: str) -> str:
         raise ValueError("https is required, except for localhost, 127.0.0.1 and ::1")
     if parts.fragment:
         raise ValueError("no #fragment")
+    try:
+        parts.port  # noqa: B018 -- raises for a port that is not 0-65535
+        parts.hostname.encode("idna")
+    except (ValueError, UnicodeError) as exc:
+        raise ValueError("the host or port is not valid") from exc
     return value
 
 

@@ -55,6 +55,8 @@ async def private_target_refusal(url: str, resolver: Resolver = resolve) -> str 
         addresses = await resolver(host, parts.port or (443 if parts.scheme == "https" else 80))
     except OSError:
         return None
+    except (ValueError, UnicodeError):  # a port past 65535, a DNS label too long
+        return f"{host} cannot be resolved: the URL's host or port is not valid"
     for address in addresses:
         if not _is_public(address):
             return _refusal(host, address)

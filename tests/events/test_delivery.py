@@ -211,6 +211,30 @@ class TestRetries:
         assert delivery.last_error is not None
         assert "private address (10.0.0.7)" in delivery.last_error
 
+    async def test_a_target_check_that_breaks_costs_one_attempt_not_the_batch(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+        ctx: dict[str, Any],
+        hook: respx.MockRouter,
+    ) -> None:
+        await subscribe(client, clinic, event_types=["reply.received"])
+        await emit(sessionmaker, clinic, clock, count=3)
+
+        async def broken(url: str) -> str | None:
+            raise UnicodeError("label too long")
+
+        ctx["check_event_target"] = broken
+        result = await tasks.deliver(ctx)
+
+        assert (result["claimed"], result["retrying"]) == (3, 3)
+        assert all(
+            "could not be checked" in (delivery.last_error or "")
+            for delivery in await deliveries(sessionmaker)
+        )
+
     @pytest.mark.parametrize("answer", NOT_RETRIED)
     async def test_other_answers_fail_at_once(
         self,

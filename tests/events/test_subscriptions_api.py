@@ -84,6 +84,8 @@ class TestSubscriptions:
             ({"url": "ftp://pms.example.test/hooks"}, "url"),
             ({"url": "https://user:pw@pms.example.test/"}, "url"),
             ({"url": "/relative"}, "url"),
+            ({"url": "https://pms.example.test:99999/"}, "url"),
+            ({"url": f"https://{'a' * 64}.example.test/"}, "url"),
             ({"event_types": []}, "event_types"),
             ({"event_types": ["message.sent"]}, "event_types.0"),
             ({"secret": "mine"}, "secret"),

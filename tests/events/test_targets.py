@@ -71,6 +71,17 @@ async def test_public_and_unresolvable_hosts_pass() -> None:
     assert await private_target_refusal("https://nowhere.invalid/", unresolvable) is None
 
 
+@pytest.mark.parametrize("url", ["https://pms.example.test:99999/h", f"https://{'a' * 64}.test/"])
+async def test_a_url_that_cannot_be_resolved_at_all_is_refused_not_a_crash(url: str) -> None:
+    async def idna_resolver(host: str, port: int) -> list[str]:
+        host.encode("idna")  # what getaddrinfo does first
+        return ["93.184.216.34"]
+
+    refusal = await private_target_refusal(url, idna_resolver)
+    assert refusal is not None
+    assert "not valid" in refusal
+
+
 def test_private_urls_are_allowed_by_default_outside_production() -> None:
     assert Settings(environment=Environment.DEVELOPMENT).allows_private_event_urls
     production = Settings(environment=Environment.PRODUCTION, admin_token="a-real-secret")

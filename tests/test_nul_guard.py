@@ -44,3 +44,13 @@ async def test_a_backslash_and_u0000_typed_as_text_are_kept(
     response = await put_raw(client, clinic, body)
     assert response.status_code == 201, response.text
     assert response.json()["first_name"] == "Kari \\u0000"
+
+
+async def test_a_body_in_another_encoding_than_utf8_is_a_422(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    """json.loads reads UTF-16 too, and its NULs would pass a UTF-8 byte check."""
+    body = '{"first_name": "Ka\\u0000ri", "last_name": "N", "mobile": "912 34 567"}'
+    response = await put_raw(client, clinic, body.encode("utf-16"))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["code"] == "not_utf8"

@@ -17,6 +17,7 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Provider webhooks answer bad bodies themselves, with the 400 providers expect.
 _SKIPPED_PREFIX = "/v1/webhooks/"
 _REASON = "contains a NUL character (U+0000), which text cannot hold"
+_NOT_UTF8 = "is not UTF-8 (JSON bodies must be)"
 
 
 class NulCharacterGuard:
@@ -39,6 +40,9 @@ class NulCharacterGuard:
         body, disconnected = await _read_body(receive)
         if _NUL_ESCAPE.search(body):
             await _refuse("body", scope, receive, send)
+            return
+        if not _is_utf8(body):  # JSON in UTF-16 or -32 would carry its NULs past the check
+            await _refuse("body", scope, receive, send, _NOT_UTF8, "not_utf8")
             return
         await self.app(scope, _replay(body, disconnected, receive), send)
 
@@ -69,12 +73,27 @@ def _replay(body: bytes, disconnected: bool, receive: Receive) -> Receive:
     return replayed
 
 
-async def _refuse(where: str, scope: Scope, receive: Receive, send: Send) -> None:
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+async def _refuse(
+    where: str,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    reason: str = _REASON,
+    code: str = "nul_character",
+) -> None:
     response = problem_response(
         InvalidInput.status_code,
         InvalidInput.slug,
         InvalidInput.title,
-        f"{where}: {_REASON}",
-        [FieldError(field=where, reason=_REASON, code="nul_character")],
+        f"{where}: {reason}",
+        [FieldError(field=where, reason=reason, code=code)],
     )
     await response(scope, receive, send)

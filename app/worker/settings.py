@@ -81,11 +81,16 @@ async def startup(ctx: WorkerContext) -> None:
 
 
 async def shutdown(ctx: WorkerContext) -> None:
-    ctx["heartbeat_task"].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await ctx["heartbeat_task"]
-    await ctx["http"].aclose()
-    await ctx["engine"].dispose()
+    """Also after a start-up that failed half-way (the database down, say)."""
+    task: asyncio.Task[None] | None = ctx.get("heartbeat_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    if "http" in ctx:
+        await ctx["http"].aclose()
+    if "engine" in ctx:
+        await ctx["engine"].dispose()
 
 
 async def heartbeat(ctx: WorkerContext) -> None:

@@ -1,5 +1,7 @@
 import asyncio
 
+import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -85,3 +87,18 @@ async def test_a_worker_that_forbids_private_event_urls_checks_each_target(
         await shutdown(ctx)
     assert allowing["check_event_target"] is None
     assert forbidding["check_event_target"] is private_target_refusal
+
+
+async def test_a_start_up_that_failed_half_way_shuts_down_cleanly(
+    settings: Settings, clock: FixedClock
+) -> None:
+    unreachable = settings.model_copy(
+        update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"}
+    )
+    ctx: dict[str, object] = {"settings": unreachable, "clock": clock}
+    with pytest.raises(ConnectionRefusedError):
+        await startup(ctx)
+    await shutdown(ctx)
+    http = ctx["http"]
+    assert isinstance(http, httpx.AsyncClient)
+    assert http.is_closed

@@ -299,7 +299,7 @@ async def _reply_fits(
     row = (await session.execute(statement)).one_or_none()
     if row is None or row.type not in REPLY_TYPES:
         return False
-    if row.patient_id != appointment.patient_id:
+    if row.patient_id is not None and row.patient_id != appointment.patient_id:
         return False  # the slot went to another patient: the old one's answer is not theirs
     if row.appointment_start_at is not None:
         return bool(row.appointment_start_at == appointment.start_at)

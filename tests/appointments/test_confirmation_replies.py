@@ -137,3 +137,26 @@ async def test_a_booking_made_again_after_a_cancellation_has_no_answer_yet(
     for status in ("cancelled", "booked"):
         await book(client, clinic, clock, status=status)
     assert (await appointment(client, clinic))["confirmation"] is None
+
+
+async def test_an_answer_to_a_reminder_sent_to_a_bare_number_reaches_the_appointment(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> None:
+    await put_patient(client, clinic, "1001", mobile=NUMBER, wants_sms=True)
+    await book(client, clinic, clock)
+    await sent_message(
+        client,
+        clinic,
+        sessionmaker,
+        clock,
+        to=NUMBER,
+        text=None,
+        template_type="reminder_1",
+        appointment_id="A-1",
+        merge_values={"Fornavn": "Kari"},
+    )
+    await reply(client, clinic, "JA")
+    assert (await appointment(client, clinic))["confirmation"] == "confirmed"

@@ -32,6 +32,7 @@ from app.messages.wakeups import dispatch_job
 from app.messages.window import SendKind, SendTime, compute_send_time, is_paused, stretch_end
 from app.providers.base import (
     EXPIRED_CODE,
+    OUT_OF_TIME_CODE,
     PAUSED_CODE,
     Accepted,
     Failed,
@@ -305,6 +306,8 @@ def _classify(
         outcome.unknown.append({"id": message.id, "failure_detail": result.reason})
     elif result.code == PAUSED_CODE:
         _plan_later(outcome, message, settings, now, now, undo_attempt=True)
+    elif result.code == OUT_OF_TIME_CODE:  # never tried: back off, but not an attempt
+        _plan_later(outcome, message, settings, now + RETRY_DELAYS[0], now, undo_attempt=True)
     elif result.kind is FailureKind.PERMANENT:
         reason = (
             FailureReason.EXPIRED

@@ -175,8 +175,10 @@ async def _with_appointment(
     the expiry, where the caller left them out."""
     if request.appointment_id is None:
         return request, None
+    # Locked like an upsert locks it: a move committing meanwhile is either seen here or
+    # sees this message (and re-times it), never neither.
     appointment = await find_appointment(
-        session, clinic_id=clinic_id, appointment_id=request.appointment_id
+        session, clinic_id=clinic_id, appointment_id=request.appointment_id, for_update=True
     )
     if appointment is None:
         return request, None

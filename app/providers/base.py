@@ -60,6 +60,7 @@ SendResult = Accepted | Failed
 
 EXPIRED_CODE = "expired"
 PAUSED_CODE = "paused"
+OUT_OF_TIME_CODE = "out_of_time"
 EXPIRED_BEFORE_SENDING = Failed(
     FailureKind.PERMANENT, "expired before it could be sent", EXPIRED_CODE
 )

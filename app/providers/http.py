@@ -15,6 +15,7 @@ from typing import TypeVar
 import httpx
 
 from app.providers.base import (
+    OUT_OF_TIME_CODE,
     Accepted,
     Failed,
     FailureKind,
@@ -236,7 +237,7 @@ def log_result(label: str, message_id: str, result: SendResult) -> None:
 # settled as sent/unknown. What is left is RETRYABLE: nothing was sent.
 BATCH_TIME_BUDGET = timedelta(minutes=4)
 OUT_OF_TIME = Failed(
-    RETRYABLE, "not sent: the provider answered too slowly to finish the batch", "out_of_time"
+    RETRYABLE, "not sent: the provider answered too slowly to finish the batch", OUT_OF_TIME_CODE
 )
 
 

@@ -1,13 +1,16 @@
 """JA/NEI by SMS confirms an appointment or asks to cancel it, and tells the practice system."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
+from app.appointments.models import Appointment
 from app.core.clock import FixedClock
 from app.events.models import EventDelivery
 from tests.conftest import ClinicAccess
@@ -160,3 +163,45 @@ async def test_an_answer_to_a_reminder_sent_to_a_bare_number_reaches_the_appoint
     )
     await reply(client, clinic, "JA")
     assert (await appointment(client, clinic))["confirmation"] == "confirmed"
+
+
+async def test_a_message_racing_a_move_of_its_appointment_gets_the_new_time(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> None:
+    """The move holds the appointment; the message waits for it and is made for the time
+    the appointment has when the move commits."""
+    await put_patient(client, clinic, "1001", mobile=NUMBER, wants_sms=True)
+    await book(client, clinic, clock)
+    async with sessionmaker() as moving:
+        if moving.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite takes one writer at a time")
+        later = clock.now() + timedelta(hours=72)
+        await moving.execute(
+            update(Appointment)
+            .where(col(Appointment.clinic_id) == clinic.id)
+            .values(start_at=later, end_at=later + timedelta(minutes=30))
+        )
+        posting = asyncio.create_task(
+            client.post(
+                "/v1/messages",
+                headers=clinic.headers,
+                json={"patient_no": "1001", "template_type": "reminder_1", "appointment_id": "A-1"},
+            )
+        )
+        await _until_a_lock_is_awaited(moving)
+        await moving.commit()
+    response = await posting
+    assert response.status_code == 201, response.text
+    assert response.json()["data"][0]["expires_at"] == later.isoformat().replace("+00:00", "Z")
+
+
+async def _until_a_lock_is_awaited(session: AsyncSession) -> None:
+    waiting = select(func.count()).select_from(text("pg_locks")).where(text("NOT granted"))
+    for _ in range(500):
+        if (await session.execute(waiting)).scalar_one() > 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the message never waited for the appointment")

@@ -22,6 +22,7 @@ from app.messages.dispatch import (
 )
 from app.messages.models import DeliveryState, Message
 from app.providers.base import PAUSE_BEGAN, Failed, FailureKind, OutboundSms, SendResult
+from app.providers.http import OUT_OF_TIME
 from app.providers.sandbox import (
     NO_REPORT_NUMBER,
     PERMANENT_FAILURE_NUMBER,
@@ -201,6 +202,22 @@ class TestSending:
         assert message.status == "pending"
         assert message.next_attempt_at == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
         assert message.attempts == 0  # not a failed attempt: nothing was tried
+
+    async def test_a_batch_out_of_time_retries_without_counting_an_attempt(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        message_id = await send(client, clinic, "+4791234567", expires_at="2026-12-03T10:00:00Z")
+        provider = RecordingProvider(answers={"+4791234567": OUT_OF_TIME})
+        stats = await dispatch(sessionmaker, clock, provider)
+        assert stats.retried == 1
+        message = await load(sessionmaker, message_id)
+        assert message.status == "pending"
+        assert message.next_attempt_at == clock.now() + timedelta(seconds=30)
+        assert message.attempts == 0  # nothing was sent
 
     async def test_sms_switched_off_holds_messages(
         self,

@@ -119,8 +119,8 @@ async def _save(
     """Apply the settings; a new send window re-times the messages still waiting."""
     before = _send_window(row)
     _apply(row, settings, now)
-    if _send_window(row) != before:
-        rules, tz = _send_window(row)
+    if (after := _send_window(row)) != before:
+        rules, tz = after
         await retime_pending(
             session, clinic_id=row.clinic_id, rules=rules, tz=ZoneInfo(tz), now=now
         )

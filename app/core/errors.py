@@ -129,11 +129,16 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
     return errors
 
 
-async def _handle_app_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+def app_error_response(exc: AppError) -> JSONResponse:
+    """The problem details for one of our errors, wherever it is answered."""
     return problem_response(
         exc.status_code, exc.slug, exc.title, exc.detail, exc.errors, exc.headers, exc.extra
     )
+
+
+async def _handle_app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return app_error_response(exc)
 
 
 async def _handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import FieldError, InvalidInput, problem_response
+from app.core.errors import FieldError, InvalidInput, app_error_response
 
 # The escape itself, not an escaped backslash followed by "u0000" (an even run of
 # backslashes before it is text).
@@ -89,11 +89,7 @@ async def _refuse(
     reason: str = _REASON,
     code: str = "nul_character",
 ) -> None:
-    response = problem_response(
-        InvalidInput.status_code,
-        InvalidInput.slug,
-        InvalidInput.title,
-        f"{where}: {reason}",
-        [FieldError(field=where, reason=reason, code=code)],
+    error = InvalidInput(
+        f"{where}: {reason}", errors=[FieldError(field=where, reason=reason, code=code)]
     )
-    await response(scope, receive, send)
+    await app_error_response(error)(scope, receive, send)

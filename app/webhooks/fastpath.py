@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.errors import AppError, problem_response
+from app.core.errors import AppError, app_error_response, problem_response
 from app.webhooks.router import take_delivery_reports
 
 logger = logging.getLogger(__name__)
@@ -44,9 +44,7 @@ async def _answer(request: Request, provider: str, secret: str) -> Response:
     try:
         return await take_delivery_reports(request, provider, secret)
     except AppError as exc:
-        return problem_response(
-            exc.status_code, exc.slug, exc.title, exc.detail, exc.errors, exc.headers, exc.extra
-        )
+        return app_error_response(exc)
     except Exception:
         logger.exception("unhandled error taking delivery reports", extra={"provider": provider})
         return problem_response(500, "internal-error", "Internal server error", None)

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-postgres test-crash lint format openapi migrate demo-clinic bench clean
+.PHONY: install run test test-postgres test-shifted-clock test-crash lint format openapi migrate demo-clinic bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: install
 
 test-postgres: install
 	TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q
+
+## No test may depend on the calendar: the suite again with the clock a year ahead
+## (SQLite) and a year back (PostgreSQL), through libfaketime (Debian: faketime).
+test-shifted-clock: install
+	faketime -f '+365d' $(BIN)/pytest -q
+	TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test faketime -f '-365d' $(BIN)/pytest -q
 
 ## Kills real worker processes mid-run on PostgreSQL + Redis (slow).
 test-crash: install

@@ -20,7 +20,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             take_pending_jobs(session)
             raise
-    await push_jobs(request.app.state.redis, take_pending_jobs(session))
+    await push_jobs(
+        request.app.state.redis, take_pending_jobs(session), now=request.app.state.clock.now()
+    )
 
 
 def get_clock(request: Request) -> Clock:

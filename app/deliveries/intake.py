@@ -126,7 +126,7 @@ class ReportIntake:
         second = int(now.timestamp())
         if self._last_wake_up != second:
             self._last_wake_up = second
-            await push_jobs(self._redis, [apply_job(now)])
+            await push_jobs(self._redis, [apply_job(now)], now=now)
 
 
 def _answer(batch: list[_Submission], clinics: dict[str, uuid.UUID], inserted: set[Any]) -> None:

@@ -38,7 +38,7 @@ def deserialize(rows: list[SerializedReport]) -> list[DeliveryReport]:
 async def apply_reports(ctx: dict[str, Any], rows: list[SerializedReport]) -> int:
     async for session in session_scope(ctx["sessionmaker"]):
         await apply_delivery_reports(session, deserialize(rows), now=ctx["clock"].now())
-    await push_jobs(ctx["redis"], take_pending_jobs(session))
+    await push_jobs(ctx["redis"], take_pending_jobs(session), now=ctx["clock"].now())
     return len(rows)
 
 
@@ -57,7 +57,7 @@ async def apply_stored(ctx: dict[str, Any]) -> dict[str, int]:
         for _ in range(MAX_ROUNDS_PER_JOB):
             async for session in session_scope(ctx["sessionmaker"]):
                 batch = await apply_stored_reports(session, now=ctx["clock"].now())
-            await push_jobs(ctx["redis"], take_pending_jobs(session))
+            await push_jobs(ctx["redis"], take_pending_jobs(session), now=ctx["clock"].now())
             total.claimed += batch.claimed
             total.applied += batch.applied
             total.unknown_message += batch.unknown_message
@@ -66,7 +66,8 @@ async def apply_stored(ctx: dict[str, Any]) -> dict[str, int]:
                 break
     if total.waiting:
         # Their messages were busy in a send loop's transaction: try again in a moment.
-        await push_jobs(ctx["redis"], [apply_job(ctx["clock"].now() + timedelta(seconds=1))])
+        now = ctx["clock"].now()
+        await push_jobs(ctx["redis"], [apply_job(now + timedelta(seconds=1))], now=now)
     if total.claimed:
         logger.info(
             "delivery reports applied",

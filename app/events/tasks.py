@@ -36,7 +36,7 @@ async def deliver_batch(ctx: JobContext) -> DeliveryStats:
         stats = await record_results(
             session, claimed, results, now=clock.now(), random=ctx.get("random", random.random)
         )
-    await push_jobs(ctx["redis"], take_pending_jobs(session))
+    await push_jobs(ctx["redis"], take_pending_jobs(session), now=clock.now())
     return stats
 
 
@@ -50,7 +50,8 @@ async def deliver(ctx: JobContext) -> dict[str, int]:
         if stats.claimed == 0:
             break
     else:
-        await push_jobs(ctx["redis"], [deliver_job(ctx["clock"].now())])
+        now = ctx["clock"].now()
+        await push_jobs(ctx["redis"], [deliver_job(now)], now=now)
     if total.claimed:
         logger.info("events posted", extra=asdict(total))
     return asdict(total)
@@ -70,7 +71,7 @@ async def sweep(ctx: JobContext) -> dict[str, int]:
         )
         has_due = due.first() is not None
     if has_due:
-        await push_jobs(ctx["redis"], [deliver_job(now)])
+        await push_jobs(ctx["redis"], [deliver_job(now)], now=now)
     return {"due": int(has_due)}
 
 

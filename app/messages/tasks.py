@@ -36,7 +36,7 @@ async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
     redis: ArqRedis = ctx["redis"]
 
     async def push(jobs: list[PendingJob]) -> None:
-        await push_jobs(redis, jobs)
+        await push_jobs(redis, jobs, now=ctx["clock"].now())
 
     started = time.monotonic()
     while time.monotonic() - started < LANE_TIME_BUDGET_SECONDS:
@@ -62,7 +62,7 @@ async def dispatch(ctx: JobContext) -> dict[str, int]:
     left_over = await asyncio.gather(*(_send_lane(ctx, total) for _ in range(lanes)))
     if any(left_over):
         now = ctx["clock"].now()
-        await push_jobs(ctx["redis"], [dispatch_job(now, now)])
+        await push_jobs(ctx["redis"], [dispatch_job(now, now)], now=now)
     if total.claimed:
         logger.info("dispatched", extra=vars(total))
     return vars(total)
@@ -83,7 +83,8 @@ async def sweep(ctx: JobContext) -> dict[str, int]:
             longest_send=timedelta(seconds=config.longest_send_seconds),
         )
         send_times = await upcoming_send_times(session, now=now, horizon=WAKE_UP_HORIZON)
-    await push_jobs(ctx["redis"], list({dispatch_job(moment, now): None for moment in send_times}))
+    wake_ups = list({dispatch_job(moment, now): None for moment in send_times})
+    await push_jobs(ctx["redis"], wake_ups, now=now)
     if expired or settled:
         logger.info("sweep", extra={"expired": expired, "settled_unknown": settled})
     return {"expired": expired, "settled_unknown": settled, "wake_ups": len(send_times)}

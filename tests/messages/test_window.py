@@ -630,3 +630,36 @@ def test_stretch_end_without_pauses_is_the_search_horizon() -> None:
     end = stretch_end(oslo(2026, 11, 30, 11), NOTHING, OSLO)
     assert end is not None
     assert end - oslo(2026, 11, 30, 11) > timedelta(days=SEARCH_HORIZON_DAYS - 1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        pytest.param(FLEXIBLE, oslo(2026, 3, 5, 8), id="flexible-waits-for-the-morning"),
+        pytest.param(ANCHORED, oslo(2026, 3, 4, 20), id="anchored-goes-an-hour-before"),
+    ],
+)
+def test_a_message_due_exactly_at_a_pause_start_is_paused(
+    kind: SendKind, expected: datetime
+) -> None:
+    """Stretches are half-open: 21:00 sharp already belongs to the night pause."""
+    pause_start = oslo(2026, 3, 4, 21)
+    assert is_paused(pause_start, DEFAULT, OSLO)
+    assert not is_paused(pause_start - timedelta(microseconds=1), DEFAULT, OSLO)
+    result = compute_send_time(
+        due=pause_start,
+        expires_at=FAR,
+        kind=kind,
+        rules=DEFAULT,
+        tz=OSLO,
+        now=oslo(2026, 3, 4, 12),
+    )
+    assert result == SendTime(expected)
+
+
+def test_a_message_due_exactly_at_a_pause_end_goes_then() -> None:
+    pause_end = oslo(2026, 3, 5, 8)
+    result = compute_send_time(
+        due=pause_end, expires_at=FAR, kind=FLEXIBLE, rules=DEFAULT, tz=OSLO, now=pause_end
+    )
+    assert result == SendTime(pause_end)

@@ -57,3 +57,12 @@ def test_delivered_at_is_the_last_parts_time() -> None:
     outcome = message_delivery(reports((1, D), (0, D)), 2)
     assert outcome is not None
     assert outcome.occurred_at == T0 + timedelta(seconds=1)
+
+
+def test_an_early_accepted_report_before_the_last_part_keeps_the_message_on_its_way() -> None:
+    """A part's 'accepted' is not final: with the last part still out, the message stays
+    accepted, dated by its newest report whatever order the reports came in."""
+    early_accepted = PartReport(1, A, T0)
+    first_part_delivered = PartReport(0, D, T0 + timedelta(seconds=30))
+    result = message_delivery([first_part_delivered, early_accepted], segments=2)
+    assert result == PartReport(None, A, T0 + timedelta(seconds=30))

@@ -30,16 +30,16 @@ from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import send_window_rules
 from app.core.db import bulk_insert, bulk_update, in_batches
 from app.core.errors import NotFound
+from app.messages.compose import (
+    Content,
+    MessageRow,
+    merge_values,
+    new_message_row,
+    shared_columns,
+)
 from app.messages.models import MessageStatus, message_table
 from app.messages.recipients import Recipient, patient_recipients
 from app.messages.schemas import MessageContent
-from app.messages.service import (
-    Content,
-    MessageRow,
-    _merge_values,
-    _new_message_row,
-    _shared_row,
-)
 from app.patients.models import Patient
 from app.reminder_rules.models import ReminderRules
 from app.reminder_rules.service import reminders_of
@@ -306,18 +306,18 @@ class Composer:
             appointment.patient_id,
         )
         try:
-            text = template.render(_merge_values(content, settings, patient))
+            text = template.render(merge_values(content, settings, patient))
         except TemplateSyntaxError:
             return [], "template_error"
         analysis = analyze(text)
         if analysis.segments > settings.max_segments:
             return [], "too_long"
         context = self.context
-        shared = _shared_row(
+        shared = shared_columns(
             clinic_id=context.clinic_id, settings=settings, content=content, now=context.now
         )
         rows = [
-            _new_message_row(
+            new_message_row(
                 shared,
                 recipient=recipient,
                 patient=patient,

@@ -9,7 +9,7 @@ from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.idempotency.service import request_fingerprint, run_once
-from app.messages import service
+from app.messages import listing, service
 from app.messages.models import MessageStatus
 from app.messages.schemas import (
     BulkMessageCreate,
@@ -108,7 +108,7 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> MessageList:
-    filters = service.MessageFilters(
+    filters = listing.MessageFilters(
         status=status,
         type=type,
         patient_no=patient_no,
@@ -119,7 +119,7 @@ async def list_messages(
         created_to=created_to,
         q=q,
     )
-    messages, next_cursor = await service.list_messages(
+    messages, next_cursor = await listing.list_messages(
         session, clinic_id=clinic.id, filters=filters, limit=limit, cursor=cursor
     )
     return MessageList(data=[MessagePublic.of(m) for m in messages], next_cursor=next_cursor)

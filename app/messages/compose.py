@@ -1,0 +1,285 @@
+"""Composing messages: the text source, timing, merge values, rendering and rows."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.appointments.lookup import appointment_merge_values, find_appointment
+from app.appointments.models import Appointment, AppointmentStatus
+from app.clinic_settings.models import ClinicSettings
+from app.clinic_settings.service import send_window_rules
+from app.core.errors import Conflict, InvalidInput
+from app.core.phones import (
+    format_for_display,
+)
+from app.messages.models import MessageStatus
+from app.messages.recipients import Recipient
+from app.messages.schemas import (
+    MessageContent,
+)
+from app.messages.window import Expired, SendKind, compute_send_time
+from app.patients.models import PatientView
+from app.sms.service import money
+from app.sms.text import TextAnalysis
+from app.templates import service as templates_service
+from app.templates.defaults import TemplateType
+from app.templates.merge import KNOWN_FIELDS, ParsedTemplate, TemplateSyntaxError, parse
+
+FREE_TEXT_TYPE = "free_text"
+DEFAULT_VALIDITY = timedelta(hours=24)
+LONGEST_SCHEDULE = timedelta(days=365)
+# Tied to an upcoming appointment: when paused, these move earlier rather than later.
+ANCHORED_TYPES = frozenset(
+    {
+        TemplateType.REMINDER_1,
+        TemplateType.REMINDER_2,
+        TemplateType.REMINDER_3,
+        TemplateType.BOOKING_CONFIRMATION,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What every recipient of one request shares: text source, reply flag and timing."""
+
+    type: str
+    template: ParsedTemplate
+    allow_reply: bool
+    send_after: datetime
+    expires_at: datetime
+    send_at: datetime
+    kind: SendKind
+    request: MessageContent
+    appointment_start_at: datetime | None = None
+    appointment_patient_id: uuid.UUID | None = None
+
+
+async def _template_source(
+    session: AsyncSession, clinic_id: uuid.UUID, request: MessageContent, now: datetime
+) -> tuple[str, str, bool]:
+    if request.template_type is None:
+        assert request.text is not None
+        return FREE_TEXT_TYPE, request.text, bool(request.allow_reply)
+    template = await templates_service.get_template(
+        session, clinic_id=clinic_id, template_type=request.template_type, now=now
+    )
+    allow_reply = template.allow_reply if request.allow_reply is None else request.allow_reply
+    return request.template_type.value, template.text, allow_reply
+
+
+def _check_merge_values(request: MessageContent) -> None:
+    for key in request.merge_values:
+        if key not in KNOWN_FIELDS:
+            raise InvalidInput.for_field(
+                f"merge_values.{key}",
+                f"unknown merge field; known fields: {', '.join(KNOWN_FIELDS)}",
+                "unknown_field",
+            )
+
+
+def _timing(
+    request: MessageContent, message_type: str, settings: ClinicSettings, now: datetime
+) -> tuple[datetime, datetime, datetime, SendKind]:
+    """(send_after, expires_at, send time with pauses applied, kind).
+
+    Without an explicit expiry a message stays valid for 24 h from when the pauses let it
+    go, so a message asked for on a Saturday goes on Monday morning rather than expiring.
+    """
+    send_after = request.send_after or now
+    if send_after > now + LONGEST_SCHEDULE:
+        raise InvalidInput.for_field("send_after", "more than a year ahead", "too_far_ahead")
+    if request.expires_at is not None and request.expires_at <= send_after:
+        raise InvalidInput.for_field("expires_at", "must be after send_after", "before_send_after")
+    anchored = message_type in ANCHORED_TYPES and request.appointment_id is not None
+    kind = SendKind.ANCHORED if anchored else SendKind.FLEXIBLE
+    decision = compute_send_time(
+        due=send_after,
+        expires_at=request.expires_at or max(send_after, now) + LONGEST_SCHEDULE,
+        kind=kind,
+        rules=send_window_rules(settings),
+        tz=ZoneInfo(settings.time_zone),
+        now=now,
+    )
+    if isinstance(decision, Expired):
+        raise InvalidInput.for_field(
+            "expires_at",
+            "the clinic's pause rules leave no time to send before expires_at",
+            "no_send_window",
+        )
+    expires_at = request.expires_at or decision.at + DEFAULT_VALIDITY
+    return send_after, expires_at, decision.at, kind
+
+
+async def resolve_content(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    settings: ClinicSettings,
+    request: MessageContent,
+    now: datetime,
+) -> Content:
+    message_type, template_text, allow_reply = await _template_source(
+        session, clinic_id, request, now
+    )
+    try:
+        template = parse(template_text)
+    except TemplateSyntaxError as exc:
+        raise templates_service.syntax_error(exc, field="text") from exc
+    _check_merge_values(request)
+    request, appointment = await _with_appointment(session, clinic_id, settings, request, now)
+    send_after, expires_at, send_at, kind = _timing(request, message_type, settings, now)
+    return Content(
+        message_type,
+        template,
+        allow_reply,
+        send_after,
+        expires_at,
+        send_at,
+        kind,
+        request,
+        appointment.start_at if appointment else None,
+        appointment.patient_id if appointment else None,
+    )
+
+
+async def _with_appointment(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    settings: ClinicSettings,
+    request: MessageContent,
+    now: datetime,
+) -> tuple[MessageContent, Appointment | None]:
+    """A stored appointment fills in [Tidspunkt], the practitioner and (when it is still ahead)
+    the expiry, where the caller left them out."""
+    if request.appointment_id is None:
+        return request, None
+    # Locked like an upsert locks it: a move committing meanwhile is either seen here or
+    # sees this message (and re-times it), never neither.
+    appointment = await find_appointment(
+        session, clinic_id=clinic_id, appointment_id=request.appointment_id, for_update=True
+    )
+    if appointment is None:
+        return request, None
+    if request.template_type in ANCHORED_TYPES:
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise Conflict(f"The appointment is {appointment.status}: no reminder for it.")
+        if appointment.start_at <= now:
+            raise Conflict("The appointment has already started: no reminder for it.")
+    tz = ZoneInfo(settings.time_zone)
+    changes: dict[str, Any] = {
+        "merge_values": {"Tidspunkt": appointment_merge_values(appointment, tz)["Tidspunkt"]}
+        | request.merge_values,
+        "practitioner": request.practitioner or appointment.practitioner,
+    }
+    if request.expires_at is None and appointment.start_at > (request.send_after or now):
+        changes["expires_at"] = appointment.start_at
+    return request.model_copy(update=changes), appointment
+
+
+def shared_merge_values(content: Content, settings: ClinicSettings) -> dict[str, str]:
+    """The merge values every recipient of one request shares, the request's own last."""
+    values: dict[str, str] = {}
+    if settings.business_phone:
+        values["Businessphone"] = format_for_display(settings.business_phone, settings.country)
+    if content.request.practitioner:
+        values["Behandler"] = content.request.practitioner
+    return values | content.request.merge_values
+
+
+def with_patient(shared: dict[str, str], patient: PatientView | None) -> dict[str, str]:
+    if patient is None:
+        return shared
+    return {"Fornavn": patient.first_name, "Etternavn": patient.last_name} | shared
+
+
+def merge_values(
+    content: Content, settings: ClinicSettings, patient: PatientView | None
+) -> dict[str, str]:
+    return with_patient(shared_merge_values(content, settings), patient)
+
+
+def render(content: Content, values: dict[str, str]) -> str:
+    try:
+        return content.template.render(values)
+    except TemplateSyntaxError as exc:
+        field = "text" if content.request.text is not None else "template_type"
+        raise templates_service.syntax_error(exc, field=field) from exc
+
+
+def over_the_cap(analysis: TextAnalysis, settings: ClinicSettings) -> InvalidInput:
+    reason = (
+        f"the text is {analysis.segments} segments ({analysis.length} "
+        f"{'septets' if analysis.encoding == 'GSM-7' else 'UTF-16 units'}, {analysis.encoding}); "
+        f"this clinic allows at most {settings.max_segments}"
+    )
+    return InvalidInput(
+        reason,
+        errors=[InvalidInput.for_field("text", reason, "too_many_segments").errors[0]],
+        extra={
+            "segments": analysis.segments,
+            "max_segments": settings.max_segments,
+            "length": analysis.length,
+            "encoding": analysis.encoding,
+        },
+    )
+
+
+MessageRow = dict[str, Any]
+
+
+@lru_cache(maxsize=256)
+def _cost(segments: int, price_per_segment: Decimal) -> Decimal:
+    return money(segments * Decimal(price_per_segment))
+
+
+def shared_columns(
+    *, clinic_id: uuid.UUID, settings: ClinicSettings, content: Content, now: datetime
+) -> MessageRow:
+    """The columns every message of one request has in common."""
+    return {
+        "clinic_id": clinic_id,
+        "type": content.type,
+        "appointment_id": content.request.appointment_id,
+        "appointment_start_at": content.appointment_start_at,
+        "practitioner": content.request.practitioner,
+        "allow_reply": content.allow_reply,
+        "currency": settings.currency,
+        "status": MessageStatus.PENDING.value,
+        "send_kind": content.kind.value,
+        "send_after": content.send_after,
+        "next_attempt_at": content.send_at,
+        "expires_at": content.expires_at,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def new_message_row(
+    shared: MessageRow,
+    *,
+    recipient: Recipient,
+    patient: PatientView | None,
+    text: str,
+    analysis: TextAnalysis,
+    price_per_segment: Decimal,
+) -> MessageRow:
+    """A `message` row as a plain dict: bulk sends build thousands, and ORM objects are slow."""
+    return shared | {
+        "id": uuid.uuid4(),
+        "patient_id": patient.id if patient else None,
+        "patient_no": patient.patient_no if patient else None,
+        "patient_name": f"{patient.first_name} {patient.last_name}" if patient else None,
+        "recipient_role": recipient.role.value,
+        "recipient_name": recipient.name,
+        "to_number": recipient.number,
+        "text": text,
+        "encoding": analysis.encoding.value,
+        "segments": analysis.segments,
+        "cost": _cost(analysis.segments, price_per_segment),
+    }

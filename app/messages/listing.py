@@ -1,0 +1,84 @@
+"""Listing messages: filters and cursor pagination."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clinic_settings.service import get_clinic_settings
+from app.core.pagination import decode_time_cursor, encode_time_cursor
+from app.core.phones import (
+    number_filter,
+)
+from app.messages.models import Message, MessageStatus, message_table
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilters:
+    status: list[MessageStatus] | None = None
+    type: str | None = None
+    patient_no: str | None = None
+    to: str | None = None
+    practitioner: str | None = None
+    appointment_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str | None = None
+
+
+def _filtered(statement: Select[Message], filters: MessageFilters, country: str) -> Select[Message]:
+    table = message_table.c
+    if filters.status:
+        statement = statement.where(table.status.in_([s.value for s in filters.status]))
+    if filters.type:
+        statement = statement.where(table.type == filters.type)
+    if filters.patient_no:
+        statement = statement.where(table.patient_no == filters.patient_no)
+    if filters.to:
+        statement = statement.where(
+            table.to_number == number_filter(filters.to, country, field="to")
+        )
+    if filters.practitioner:
+        statement = statement.where(table.practitioner == filters.practitioner)
+    if filters.appointment_id:
+        statement = statement.where(table.appointment_id == filters.appointment_id)
+    if filters.created_from:
+        statement = statement.where(table.created_at >= filters.created_from)
+    if filters.created_to:
+        statement = statement.where(table.created_at < filters.created_to)
+    if filters.q:
+        needle = filters.q.lower()
+        statement = statement.where(
+            or_(
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (table.text, table.recipient_name, table.patient_name)
+                )
+            )
+        )
+    return statement
+
+
+async def list_messages(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    filters: MessageFilters,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Message], str | None]:
+    """Newest first; the cursor is the (created_at, id) of the last row returned."""
+    settings = await get_clinic_settings(session, clinic_id)
+    table = message_table.c
+    statement: Select[Message] = select(Message).where(table.clinic_id == clinic_id)
+    statement = _filtered(statement, filters, settings.country)
+    if cursor is not None:
+        after = decode_time_cursor(cursor)
+        statement = statement.where(tuple_(table.created_at, table.id) < after)
+    statement = statement.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(statement)).scalars())
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None
+    return page, next_cursor

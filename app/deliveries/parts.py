@@ -44,7 +44,7 @@ def message_delivery(reports: Sequence[PartReport], segments: int) -> PartReport
     if failed:
         return min(failed, key=lambda report: report.occurred_at)
     parts = _final_state_per_part(reports)
-    expected = max(segments, max(parts, default=-1) + 1, 1)
+    expected = max(segments, 1, *(part + 1 for part in parts))
     whole = {report.state for report in reports if report.part is None}
     delivered_parts = sum(1 for state in parts.values() if state is DeliveryState.DELIVERED)
     if DeliveryState.DELIVERED in whole or delivered_parts >= expected:

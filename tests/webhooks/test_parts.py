@@ -39,6 +39,11 @@ def reports(*parts: tuple[int | None, DeliveryState]) -> list[PartReport]:
         ([(0, D), (1, D), (2, D)], 2, D),  # the provider split in more parts than we did
         ([(0, D), (None, K)], 2, K),
         ([(None, D), (0, A)], 3, D),
+        ([(0, D)], 1, D),
+        ([(None, A), (0, D), (1, D)], 2, D),  # a whole-message report first changes nothing
+        ([(0, D), (0, K), (1, D)], 2, D),  # a late unknown does not undo a part's receipt
+        ([(0, D), (1, D), (2, K)], 2, K),  # the provider's extra part counts too
+        ([(None, A)], 0, A),  # a message whose parts we never counted is one part
     ],
 )
 def test_message_delivery(
@@ -66,3 +71,17 @@ def test_an_early_accepted_report_before_the_last_part_keeps_the_message_on_its_
     first_part_delivered = PartReport(0, D, T0 + timedelta(seconds=30))
     result = message_delivery([first_part_delivered, early_accepted], segments=2)
     assert result == PartReport(None, A, T0 + timedelta(seconds=30))
+
+
+def test_undelivered_is_the_first_part_that_failed() -> None:
+    late = PartReport(1, U, T0 + timedelta(seconds=10), "late failure")
+    early = PartReport(0, U, T0, "first failure")
+    assert message_delivery([late, early], 2) == early
+
+
+def test_unknown_carries_the_time_and_reason_of_the_last_unknown_part() -> None:
+    delivered = PartReport(0, D, T0)
+    unknown = PartReport(1, K, T0 + timedelta(seconds=5), "no report in time")
+    assert message_delivery([delivered, unknown], 2) == PartReport(
+        None, K, T0 + timedelta(seconds=5), "no report in time"
+    )

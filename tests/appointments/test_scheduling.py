@@ -298,3 +298,122 @@ class TestStale:
             ),
         ]
         assert live_kinds(messages, booked(self.START)) == {Kind.REMINDER_1: NOW}
+
+
+def disabled(hours_before: int, number: int) -> Reminder:
+    return Reminder(number, False, hours_before, 2)
+
+
+class TestBoundaries:
+    """Edges a mutation test found untested."""
+
+    def test_a_reminder_due_exactly_now_within_the_min_lead_is_skipped(self) -> None:
+        start = NOW + timedelta(hours=2)
+        assert reminder_timing(start, reminder(2, min_lead_hours=3), window()) == (
+            "within_min_lead"
+        )
+
+    def test_a_reminder_by_hand_at_the_very_start_is_too_late(self) -> None:
+        assert reminder_timing(NOW, reminder(24), window(), by_hand=True) == "too_late"
+
+    def test_a_reminder_timing_in_full(self) -> None:
+        start = oslo(2026, 12, 3, 14, 30)
+        due = start - timedelta(hours=24)
+        assert reminder_timing(start, reminder(24), window()) == Timing(
+            due, due, start, SendKind.ANCHORED
+        )
+
+    def test_a_reminder_already_due_may_go_from_now(self) -> None:
+        start = NOW + timedelta(hours=5)
+        outcome = reminder_timing(start, reminder(24), window(pauses=NO_PAUSES))
+        assert outcome == Timing(NOW, NOW, start, SendKind.ANCHORED)
+
+    def test_confirmations_carry_their_send_kind(self) -> None:
+        start = oslo(2026, 12, 3, 14, 30)
+        outcome = confirmation_timing(start, window(), SendKind.FLEXIBLE)
+        assert isinstance(outcome, Timing)
+        assert outcome.kind is SendKind.FLEXIBLE
+        booking = booked(start)
+        [decision] = plan(booking, rules(booking=True), window(), live={}, settled=set())
+        assert decision.timing == Timing(NOW, NOW, start, SendKind.ANCHORED)
+        cancel = booked(
+            start, status=AppointmentStatus.CANCELLED, previous_status=AppointmentStatus.BOOKED
+        )
+        [decision] = plan(cancel, rules(cancellation=True), window(), live={}, settled=set())
+        assert decision.timing == Timing(NOW, NOW, start, SendKind.FLEXIBLE)
+
+
+class TestThankYouPlan:
+    END = oslo(2026, 11, 30, 12, 0)
+
+    def completed(self, status: AppointmentStatus = AppointmentStatus.COMPLETED) -> Push:
+        return booked(
+            self.END - timedelta(minutes=30),
+            status=status,
+            previous_status=AppointmentStatus.BOOKED,
+        )
+
+    def test_a_completed_visit_is_thanked_after_the_set_hours(self) -> None:
+        decisions = plan(self.completed(), rules(thank_you=True), window(), live={}, settled=set())
+        due = self.END + timedelta(hours=2)
+        timing = Timing(due, due, due + timedelta(hours=12), SendKind.FLEXIBLE)
+        assert decisions == [Decision(Kind.THANK_YOU, timing, None)]
+
+    def test_no_thank_you_when_off_already_decided_or_not_completed(self) -> None:
+        completed = self.completed()
+        assert plan(completed, rules(), window(), live={}, settled=set()) == []
+        thanked = {Kind.THANK_YOU.value}
+        assert plan(completed, rules(thank_you=True), window(), live={}, settled=thanked) == []
+        no_show = self.completed(AppointmentStatus.NO_SHOW)
+        assert plan(no_show, rules(thank_you=True), window(), live={}, settled=set()) == []
+
+
+class TestReminderPlan:
+    START = NOW + timedelta(hours=24, minutes=30)
+
+    def plan_for(self, reminders: list[Reminder], **kwargs: object) -> list[Decision]:
+        push_rules = Rules(reminders, False, False, False, 2)
+        return plan(
+            booked(self.START),
+            push_rules,
+            window(pauses=NO_PAUSES),
+            live=kwargs.get("live", {}),  # type: ignore[arg-type]
+            settled=kwargs.get("settled", set()),  # type: ignore[arg-type]
+            redo=kwargs.get("redo", frozenset()),  # type: ignore[arg-type]
+        )
+
+    def test_a_reminder_right_after_a_live_one_is_a_duplicate(self) -> None:
+        decisions = self.plan_for(
+            [reminder(48), reminder(24, number=2)], live={Kind.REMINDER_1: NOW}
+        )
+        assert outcomes(decisions) == [(Kind.REMINDER_2, "duplicate")]
+
+    def test_a_reminder_exactly_the_gap_after_the_one_before_goes(self) -> None:
+        live = {Kind.REMINDER_1: NOW - timedelta(minutes=30)}
+        decisions = self.plan_for([reminder(48), reminder(24, number=2)], live=live)
+        assert outcomes(decisions) == [(Kind.REMINDER_2, NOW + timedelta(minutes=30))]
+
+    def test_settled_and_disabled_reminders_are_passed_over(self) -> None:
+        reminders = [reminder(48), disabled(30, 2), reminder(2, number=3)]
+        decisions = self.plan_for(reminders, settled={Kind.REMINDER_1.value})
+        assert outcomes(decisions) == [(Kind.REMINDER_3, self.START - timedelta(hours=2))]
+
+    def test_a_disabled_reminder_to_redo_is_made_again(self) -> None:
+        decisions = self.plan_for([disabled(2, 1)], redo={Kind.REMINDER_1.value})
+        assert outcomes(decisions) == [(Kind.REMINDER_1, self.START - timedelta(hours=2))]
+
+
+def test_a_booked_appointment_drops_its_pending_thank_you_and_cancellation_notice() -> None:
+    start = oslo(2026, 12, 3, 14, 30)
+    assert is_stale(pending(Kind.THANK_YOU, start), booked(start))
+    assert is_stale(pending(Kind.CANCELLATION_CONFIRMATION, start), booked(start))
+
+
+def test_live_kinds_take_the_latest_message_of_a_kind() -> None:
+    start = oslo(2026, 12, 3, 14, 30)
+    later = MessageFacts(uuid.uuid4(), "reminder_1", "sent", None, PATIENT, start, NOW, NOW)
+    earlier_time = NOW - timedelta(hours=1)
+    earlier = MessageFacts(
+        uuid.uuid4(), "reminder_1", "pending", None, PATIENT, start, earlier_time, None
+    )
+    assert live_kinds([later, earlier], booked(start)) == {Kind.REMINDER_1: NOW}

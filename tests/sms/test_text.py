@@ -240,3 +240,22 @@ def test_ucs2_reporting_matches_the_text(text: str) -> None:
     assert analysis.non_bmp_characters == tuple(
         dict.fromkeys(char for char in text if ord(char) > 0xFFFF)
     )
+
+
+def test_plain_gsm_text_has_nothing_to_flag() -> None:
+    assert analyze("Hei Kari, velkommen til timen i morgen kl. 09:30.") == TextAnalysis(
+        Encoding.GSM7,
+        49,
+        1,
+        ("Hei Kari, velkommen til timen i morgen kl. 09:30.",),
+        (),
+        (),
+        None,
+    )
+
+
+def test_the_last_bmp_character_is_not_outside_the_bmp() -> None:
+    analysis = analyze("Hei \uffff")
+    assert analysis.ucs2_characters == ("\uffff",)
+    assert analysis.non_bmp_characters == ()
+    assert analysis.length == 5

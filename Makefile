@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-postgres test-shifted-clock test-crash lint format openapi migrate demo-clinic bench clean
+.PHONY: install run test test-postgres test-shifted-clock test-crash mutation lint format openapi migrate demo-clinic bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test-shifted-clock: install
 ## Kills real worker processes mid-run on PostgreSQL + Redis (slow).
 test-crash: install
 	TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q -m crash
+
+## Mutation testing of the pure rule modules (slow; not part of CI).
+mutation: install
+	$(BIN)/pip install --quiet mutmut
+	rm -rf mutants
+	$(BIN)/mutmut run; $(BIN)/mutmut results
 
 lint: install
 	$(BIN)/ruff check app tests migrations bench

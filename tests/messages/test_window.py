@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -663,3 +663,29 @@ def test_a_message_due_exactly_at_a_pause_end_goes_then() -> None:
         due=pause_end, expires_at=FAR, kind=FLEXIBLE, rules=DEFAULT, tz=OSLO, now=pause_end
     )
     assert result == SendTime(pause_end)
+
+
+def test_a_pause_ending_in_the_repeated_autumn_hour_ends_at_its_first_occurrence() -> None:
+    """02:30 happens twice on 2026-10-25 in Oslo: the first (CEST, 00:30 UTC) counts."""
+    early_morning = PauseRules(
+        saturday=False, sunday=False, night_start=time(0, 0), night_end=time(2, 30)
+    )
+    assert next_stretch_start(utc(2026, 10, 25, 0, 0), early_morning, OSLO) == utc(
+        2026, 10, 25, 0, 30
+    )
+    assert not is_paused(utc(2026, 10, 25, 0, 45), early_morning, OSLO)
+
+
+def test_a_stretch_has_no_end_at_the_moment_the_pause_begins() -> None:
+    assert stretch_end(oslo(2026, 3, 4, 21), DEFAULT, OSLO) is None
+    assert stretch_end(oslo(2026, 3, 4, 20, 59), DEFAULT, OSLO) == oslo(2026, 3, 4, 21)
+
+
+class _NoOffset(tzinfo):
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_a_time_zone_without_an_offset_counts_as_naive() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        is_paused(datetime(2026, 3, 4, 12, tzinfo=_NoOffset()), DEFAULT, OSLO)

@@ -1,6 +1,6 @@
 # One image for both processes:
 #   API:    docker run IMAGE                       (uvicorn app.main:app)
-#   worker: docker run IMAGE arq app.worker.WorkerSettings
+#   worker: docker run IMAGE python -m app.worker   (health: python -m app.worker check)
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -1,7 +1,7 @@
 """Engine benchmark on PostgreSQL with the sandbox provider and one real worker process.
 
 1. `POST /v1/messages/bulk` for N patients (default 10,000): time to answer (target < 1 s).
-2. The N messages, all due at once, sent by one `arq app.worker.WorkerSettings` process:
+2. The N messages, all due at once, sent by one `python -m app.worker` process:
    messages per second from due (the bulk committed) to recorded as sent (target ≥ 5,000/s),
    and the worker's peak memory.
 

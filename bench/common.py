@@ -109,7 +109,7 @@ def worker_process(**env: str) -> Iterator[subprocess.Popen[bytes]]:
         | env
     )
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "arq"), "app.worker.WorkerSettings"],
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "app.worker"],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,

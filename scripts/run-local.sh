@@ -32,7 +32,7 @@ fi
 "$BIN/python" -m app.cli migrate
 "$BIN/python" -m app.cli demo-clinic
 
-"$BIN/arq" app.worker.WorkerSettings &
+"$BIN/python" -m app.worker &
 children+=($!)
 echo "API on http://localhost:${PORT} (docs at /docs); Ctrl-C stops API and worker."
 "$BIN/uvicorn" app.main:app --host 0.0.0.0 --port "$PORT" --no-access-log &

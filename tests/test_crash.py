@@ -11,21 +11,15 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 import redis
-from alembic import command
-from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli import alembic_config
 from app.clinic_settings.models import ClinicSettings
 from app.clinics import service as clinic_service
 from app.core.config import Settings
@@ -34,10 +28,10 @@ from app.main import create_app
 from app.messages.models import Message
 from app.patients.models import Patient
 from tests.support.link_server import FakeLinkServer
+from tests.support.processes import poll, scratch_postgres_database, start_worker
 
 pytestmark = pytest.mark.crash
 
-ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 2_000
 REDIS_URL = "redis://127.0.0.1:6379/13"
 ADMIN_TOKEN = "crash-admin-token"
@@ -54,22 +48,8 @@ def crash_database_url() -> Iterator[str]:
     base = os.environ.get("TEST_DATABASE_URL", "")
     if not base.startswith("postgresql"):
         pytest.skip("the crash test runs on PostgreSQL (TEST_DATABASE_URL)")
-    url = make_url(base)
-    name = f"crash_{uuid.uuid4().hex[:8]}"
-    server_url = url.set(database="postgres").render_as_string(hide_password=False)
-
-    async def admin(statement: str) -> None:
-        engine = create_engine(Settings(database_url=server_url))
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    crash_url = url.set(database=name).render_as_string(hide_password=False)
-    command.upgrade(alembic_config(crash_url), "head")
-    yield crash_url
-    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with scratch_postgres_database(base, "crash") as url:
+        yield url
 
 
 @pytest.fixture
@@ -152,50 +132,18 @@ async def _queue_messages(settings: Settings, key: str) -> None:
     assert response.json()["queued"] == MESSAGES, response.text
 
 
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    environment = os.environ | {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "ADMIN_TOKEN": ADMIN_TOKEN,
-        "LINKMOBILITY_BASE_URL": settings.linkmobility_base_url,
-        "SEND_BATCH_SIZE": str(settings.send_batch_size),
-        "SENDING_STALE_SECONDS": str(settings.sending_stale_seconds),
-        "SWEEP_INTERVAL_SECONDS": str(settings.sweep_interval_seconds),
-        "HEARTBEAT_INTERVAL_SECONDS": str(settings.heartbeat_interval_seconds),
-        "WORKER_DEAD_AFTER_SECONDS": str(settings.worker_dead_after_seconds),
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "arq"), "app.worker.WorkerSettings"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def _kill_mid_run(settings: Settings, server: FakeLinkServer, after: int) -> None:
     """Start a worker, let it send `after` more messages, then SIGKILL it mid-request."""
-    worker = _start_worker(settings)
+    worker = start_worker(settings, ADMIN_TOKEN)
     target = server.total() + after
 
     async def sent_enough() -> bool:
         return server.total() >= target
 
-    await _poll(sent_enough, within=60, interval=0.01)
+    await poll(sent_enough, within=60, interval=0.01)
     await asyncio.sleep(random.uniform(0.0, 0.04))
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-
-
-async def _poll(check: Callable[[], Awaitable[bool]], within: float, interval: float) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        if await check():
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError("the workers did not get there in time")
-        await asyncio.sleep(interval)
 
 
 async def _unfinished(engine: AsyncEngine) -> int:
@@ -217,13 +165,13 @@ async def test_killed_workers_never_send_a_message_twice(
         if round_number == 1:
             redis.Redis.from_url(REDIS_URL).flushdb()
 
-    worker = _start_worker(crash_settings)
+    worker = start_worker(crash_settings, ADMIN_TOKEN)
     try:
 
         async def all_final() -> bool:
             return await _unfinished(crash_engine) == 0
 
-        await _poll(all_final, within=120, interval=0.5)
+        await poll(all_final, within=120, interval=0.5)
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)

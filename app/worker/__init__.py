@@ -1,4 +1,5 @@
-"""The arq worker: `arq app.worker.WorkerSettings`."""
+"""The arq worker: `python -m app.worker` (arq's own `arq app.worker.WorkerSettings` also
+runs it, but exits when Redis goes away)."""
 
 from app.worker.settings import WorkerSettings
 

@@ -117,7 +117,7 @@ def _every(seconds: int) -> set[int]:
 
 
 class WorkerSettings:
-    """`arq app.worker.WorkerSettings`. Job names are explicit and stable: deferred jobs
+    """What `python -m app.worker` runs. Job names are explicit and stable: deferred jobs
     outlive deploys, and a renamed function would orphan them."""
 
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)

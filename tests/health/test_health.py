@@ -1,12 +1,15 @@
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
 from app.core.config import Settings
 from app.main import create_app
+from app.worker.models import WorkerStatus
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -15,10 +18,59 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_with_database_and_redis(client: httpx.AsyncClient) -> None:
+async def _worker_beat(
+    sessionmaker: async_sessionmaker[AsyncSession], at: datetime, host: str = "worker-1"
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        session.add(
+            WorkerStatus(
+                worker_id=f"{host}:1:abc",
+                version="test",
+                host=host,
+                pid=1,
+                mode="sqlite",
+                sweep_interval_seconds=20,
+                started_at=at,
+                last_beat_at=at,
+            )
+        )
+
+
+async def test_readyz_with_database_redis_and_a_worker(
+    client: httpx.AsyncClient, clock: FixedClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _worker_beat(sessionmaker, clock.now() - timedelta(seconds=5))
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok", "worker": "ok"},
+        "worker_heartbeat_age_seconds": 5.0,
+    }
+
+
+async def test_readyz_fails_without_a_worker(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"] == "error: no worker has ever beaten"
+    assert response.json()["worker_heartbeat_age_seconds"] is None
+
+
+async def test_readyz_fails_when_the_newest_heartbeat_is_too_old(
+    client: httpx.AsyncClient,
+    clock: FixedClock,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    limit = settings.worker_dead_after_seconds
+    await _worker_beat(sessionmaker, clock.now() - timedelta(seconds=limit + 1), "old")
+    await _worker_beat(sessionmaker, clock.now() - timedelta(seconds=limit), "newest")
+    assert (await client.get("/readyz")).status_code == 200
+    clock.advance(seconds=1)
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"] == f"error: no worker heartbeat for {limit + 1} s"
+    assert response.json()["worker_heartbeat_age_seconds"] == limit + 1
 
 
 @pytest.fixture

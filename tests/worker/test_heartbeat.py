@@ -1,4 +1,6 @@
 import asyncio
+import socket
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -9,6 +11,7 @@ from app import __version__
 from app.core.clock import FixedClock
 from app.core.config import Settings
 from app.events.targets import private_target_refusal
+from app.worker.__main__ import check_local_worker
 from app.worker.models import WorkerStatus
 from app.worker.settings import WorkerSettings, heartbeat, shutdown, startup
 
@@ -102,3 +105,38 @@ async def test_a_start_up_that_failed_half_way_shuts_down_cleanly(
     http = ctx["http"]
     assert isinstance(http, httpx.AsyncClient)
     assert http.is_closed
+
+
+async def test_the_container_check_reads_this_hosts_newest_heartbeat(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`python -m app.worker check`, the compose health check, runs on the real clock."""
+    assert await check_local_worker(settings) == 1
+    now = datetime.now(UTC)
+    beats = {
+        socket.gethostname(): now - timedelta(seconds=settings.worker_dead_after_seconds + 30),
+        "another-host": now,
+    }
+    async with sessionmaker() as session, session.begin():
+        for host, beat in beats.items():
+            session.add(
+                WorkerStatus(
+                    worker_id=f"{host}:1",
+                    version="test",
+                    host=host,
+                    pid=1,
+                    mode="sqlite",
+                    sweep_interval_seconds=20,
+                    started_at=beat,
+                    last_beat_at=beat,
+                )
+            )
+    assert await check_local_worker(settings) == 1, "another host's worker does not count"
+    async with sessionmaker() as session, session.begin():
+        status = await session.get(WorkerStatus, f"{socket.gethostname()}:1")
+        assert status is not None
+        status.last_beat_at = now
+    assert await check_local_worker(settings) == 0
+    assert "newest heartbeat on this host: 0 s ago" in capsys.readouterr().out

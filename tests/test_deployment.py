@@ -1,0 +1,29 @@
+"""What `docker compose up` runs: services come back after a crash, and the worker's health
+is its heartbeat (no Docker engine here, so the file itself is checked)."""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+
+
+def _services() -> dict[str, Any]:
+    services: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())["services"]
+    return services
+
+
+def test_every_service_restarts_after_a_crash() -> None:
+    assert {name: service.get("restart") for name, service in _services().items()} == {
+        "postgres": "unless-stopped",
+        "redis": "unless-stopped",
+        "api": "unless-stopped",
+        "worker": "unless-stopped",
+    }
+
+
+def test_the_worker_runs_through_outages_and_reports_its_heartbeat() -> None:
+    worker = _services()["worker"]
+    assert worker["command"] == ["python", "-m", "app.worker"]
+    assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "app.worker", "check"]

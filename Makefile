@@ -3,15 +3,27 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-postgres test-shifted-clock test-crash mutation lint format openapi migrate demo-clinic bench clean
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet
 
-$(BIN)/.installed: pyproject.toml
+.PHONY: install lock run test test-postgres test-shifted-clock test-crash mutation lint format openapi migrate demo-clinic bench clean
+
+# Installs come from the hash-locked requirements/dev.lock, never from pyproject's ranges;
+# `make lock` re-resolves after a dependency change (and a test fails until it is run).
+$(BIN)/.installed: pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
+
+## Re-resolve the locks from pyproject.toml: the service's (the image) and the dev one.
+lock:
+	test -x $(BIN)/uv || (test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV); $(BIN)/pip install --quiet uv)
+	$(LOCK) -o requirements/main.lock
+	$(LOCK) --extra dev -o requirements/dev.lock
 
 ## API + worker on SQLite with the sandbox provider; prints a demo clinic's API key.
 run: install

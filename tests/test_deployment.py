@@ -14,13 +14,25 @@ def _services() -> dict[str, Any]:
     return services
 
 
-def test_every_service_restarts_after_a_crash() -> None:
+def test_every_service_restarts_after_a_crash_and_migrations_run_once() -> None:
     assert {name: service.get("restart") for name, service in _services().items()} == {
         "postgres": "unless-stopped",
         "redis": "unless-stopped",
+        "migrate": "no",
         "api": "unless-stopped",
         "worker": "unless-stopped",
     }
+
+
+def test_api_and_worker_wait_for_the_migrations_and_healthy_stores() -> None:
+    services = _services()
+    assert services["migrate"]["command"] == ["python", "-m", "app.cli", "migrate"]
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"},
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }
 
 
 def test_the_worker_runs_through_outages_and_reports_its_heartbeat() -> None:

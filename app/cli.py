@@ -1,4 +1,4 @@
-"""Operator commands: `python -m app.cli {migrate,demo-clinic,openapi}`."""
+"""Operator commands: `python -m app.cli {migrate,demo-clinic,openapi,rotate-secrets}`."""
 
 import argparse
 import asyncio
@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlmodel import col, select
 
+from app.clinic_settings.sealing import reseal_stored_secrets
 from app.clinics import service as clinic_service
 from app.clinics.models import Clinic
 from app.core.config import Settings, get_settings
@@ -45,13 +46,27 @@ async def create_demo_clinic(settings: Settings) -> str:
         await engine.dispose()
 
 
+async def rotate_secrets(settings: Settings) -> int:
+    """Seal every stored secret again under the first SECRETS_KEYS key; answers how many.
+    Run after putting a new key first, before dropping the old one."""
+    engine = create_engine(settings)
+    count = 0
+    try:
+        async for session in session_scope(create_sessionmaker(engine)):
+            count = await reseal_stored_secrets(session)
+    finally:
+        await engine.dispose()
+    return count
+
+
 def openapi_document() -> str:
     return json.dumps(create_app().openapi(), indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
-    parser.add_argument("command", choices=["migrate", "demo-clinic", "openapi"])
+    commands = ["migrate", "demo-clinic", "openapi", "rotate-secrets"]
+    parser.add_argument("command", choices=commands)
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.command == "migrate":
@@ -59,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo-clinic":
         key = asyncio.run(create_demo_clinic(settings))
         sys.stdout.write(f"Demo clinic '{DEMO_CLINIC_NAME}' API key (shown once): {key}\n")
+    elif args.command == "rotate-secrets":
+        count = asyncio.run(rotate_secrets(settings))
+        sys.stdout.write(f"{count} stored secret(s) sealed under the first SECRETS_KEYS key\n")
     else:
         sys.stdout.write(openapi_document())
 

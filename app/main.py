@@ -9,6 +9,7 @@ from app import __version__
 from app.appointments.router import router as appointments_router
 from app.clinic_settings.router import router as settings_router
 from app.clinics.router import router as clinics_router
+from app.core import secrets
 from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
+        secrets.configure(settings.secrets_keys)
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
         app.state.engine = create_engine(settings)

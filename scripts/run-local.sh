@@ -7,6 +7,13 @@ export DATABASE_URL="${DATABASE_URL:-sqlite+aiosqlite:///./data/clinic_sms.db}"
 export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
 PORT="${PORT:-8000}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://localhost:${PORT}}"
+# Secrets at rest need a key: a local one is made once and kept in data/ (not committed).
+if [ -z "${SECRETS_KEYS:-}" ]; then
+  mkdir -p data
+  [ -s data/secrets.key ] || "$BIN/python" -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > data/secrets.key
+  SECRETS_KEYS="$(cat data/secrets.key)"
+  export SECRETS_KEYS
+fi
 
 children=()
 cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; }

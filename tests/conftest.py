@@ -16,11 +16,14 @@ import httpx
 import pytest
 from alembic import command
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cli import alembic_config
+from app.core import secrets
 from app.core.clock import FixedClock
 from app.core.config import Environment, Settings
 from app.core.db import create_engine, create_sessionmaker
@@ -28,6 +31,11 @@ from app.main import create_app
 from app.tables import metadata
 
 ADMIN_TOKEN = "test-admin-token"
+# One key for the session's secrets at rest, also handed to the worker processes some
+# tests start (they inherit the environment).
+TEST_SECRETS_KEYS = Fernet.generate_key().decode()
+os.environ["SECRETS_KEYS"] = TEST_SECRETS_KEYS
+secrets.configure(SecretStr(TEST_SECRETS_KEYS))
 # A Monday in winter time, inside the default send window.
 START_TIME = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -63,6 +71,7 @@ def settings(database_url: str) -> Settings:
         redis_url=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
         admin_token=ADMIN_TOKEN,
         public_base_url="https://sms.example.test",
+        secrets_keys=SecretStr(TEST_SECRETS_KEYS),
     )
 
 

@@ -3,10 +3,11 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Numeric, Time
+from sqlalchemy import Numeric, Time
 from sqlmodel import Field, SQLModel
 
 from app.core.models import UTCDateTime, table_of, utc_now
+from app.core.secrets import SealedJSON
 
 
 class ClinicSettings(SQLModel, table=True):
@@ -15,7 +16,7 @@ class ClinicSettings(SQLModel, table=True):
     clinic_id: uuid.UUID = Field(primary_key=True, foreign_key="clinic.id", ondelete="CASCADE")
     sms_enabled: bool = True
     provider: str = Field(default="sandbox", max_length=20)
-    provider_credentials: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    provider_credentials: dict[str, Any] = Field(default_factory=dict, sa_type=SealedJSON)
     sender_name: str | None = Field(default=None, max_length=11)
     reply_number: str | None = Field(default=None, max_length=16)
     business_phone: str | None = Field(default=None, max_length=16)

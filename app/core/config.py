@@ -2,6 +2,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Self
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
         "RFC 1918, link-local). Unset: yes in development and tests, no in production.",
     )
     log_level: str = "INFO"
+    secrets_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys for secrets at rest, comma-separated: the first encrypts, "
+        "all decrypt. Required in production; `make run` creates a local one.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
@@ -59,6 +65,10 @@ class Settings(BaseSettings):
             raise ValueError("ADMIN_TOKEN must be set to a secret value in production")
         if len(self.admin_token.get_secret_value()) < 8:
             raise ValueError("ADMIN_TOKEN must be at least 8 characters long")
+        if self.environment is Environment.PRODUCTION and self.secrets_keys is None:
+            raise ValueError("SECRETS_KEYS must be set in production")
+        if self.secrets_keys is not None:
+            _check_fernet_keys(self.secrets_keys)
         return self
 
     @property
@@ -70,6 +80,20 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _check_fernet_keys(keys: SecretStr) -> None:
+    parts = [part.strip() for part in keys.get_secret_value().split(",") if part.strip()]
+    if not parts:
+        raise ValueError("SECRETS_KEYS holds no key")
+    for part in parts:
+        try:
+            Fernet(part)
+        except ValueError:
+            raise ValueError(
+                "each SECRETS_KEYS key must be 32 url-safe base64-encoded bytes "
+                "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())')"
+            ) from None
 
 
 @lru_cache

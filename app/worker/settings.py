@@ -14,6 +14,7 @@ from arq.cron import CronJob
 from arq.worker import Function
 
 from app import __version__
+from app.core import secrets
 from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, session_scope
@@ -51,6 +52,7 @@ def _status(settings: Settings, clock: Clock) -> WorkerStatus:
 async def startup(ctx: WorkerContext) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     configure_logging(settings.log_level)
+    secrets.configure(settings.secrets_keys)
     clock: Clock = ctx.get("clock") or SystemClock()
     engine = create_engine(settings)
     http = httpx.AsyncClient(limits=HTTP_LIMITS)

@@ -13,12 +13,16 @@ from sqlmodel import col
 from app.clinic_settings.models import ClinicSettings, clinic_settings_table
 from app.clinic_settings.service import send_window_rules
 from app.clinics.models import Clinic
-from app.messages.models import MessageStatus, message_table
+from app.core.models import table_of
+from app.messages.models import FailureReason, MessageStatus, message_table
 from app.messages.record import ClaimedMessage, Outcome, plan_later, record
 from app.messages.window import is_paused
+from app.patients.models import Patient
 
 _message = message_table.c
 _settings = clinic_settings_table.c
+patient_table = table_of(Patient)
+_patient = patient_table.c
 
 
 async def settings_of(
@@ -84,6 +88,7 @@ async def claim_due(
         )
     )
     claimed = [ClaimedMessage(*row) for row in await session.execute(claim)]
+    claimed = await _drop_stale_numbers(session, claimed, now)
     if not claimed:
         return [], {}
     settings = await settings_of(session, {message.clinic_id for message in claimed})
@@ -95,6 +100,38 @@ async def claim_due(
     if paused:
         await _give_back_paused(session, claimed, settings, paused, now)
     return [m for m in claimed if m.clinic_id not in paused], settings
+
+
+async def _drop_stale_numbers(
+    session: AsyncSession, claimed: list[ClaimedMessage], now: datetime
+) -> list[ClaimedMessage]:
+    """The last guard: a patient's message whose number is no longer one of the patient's
+    (a change committed after the message was made or re-addressed) fails, never goes."""
+    if not claimed:
+        return claimed
+    rows = await session.execute(
+        select(_message.id, _message.to_number, _patient.mobile, _patient.guardians)
+        .join(patient_table, _patient.id == _message.patient_id)
+        .where(_message.id.in_([message.id for message in claimed]))
+    )
+    stale = {
+        message_id
+        for message_id, number, mobile, guardians in rows
+        if number not in {mobile, *(guardian.get("mobile") for guardian in guardians)}
+    }
+    if not stale:
+        return claimed
+    outcome = Outcome()
+    for message_id in stale:
+        outcome.failed.append(
+            {
+                "id": message_id,
+                "failure_reason": FailureReason.NUMBER_CHANGED.value,
+                "failure_detail": None,
+            }
+        )
+    await record(session, outcome, provider_name=None, now=now)
+    return [message for message in claimed if message.id not in stale]
 
 
 async def _give_back_paused(

@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,7 +13,13 @@ from sqlmodel import col
 
 from app.core.clock import FixedClock
 from app.messages.models import Message
-from tests.appointments.conftest import messages_of, patch_settings, put_appointment, put_rules
+from tests.appointments.conftest import (
+    messages_of,
+    patch_settings,
+    put_appointment,
+    put_rules,
+    send_due,
+)
 from tests.conftest import ClinicAccess
 from tests.messages.conftest import put_patient
 
@@ -184,3 +191,55 @@ async def test_readdressing_a_thousand_messages_is_one_statement(
     assert len(updates) == 1
     response = await client.get("/v1/messages", headers=clinic.headers, params={"limit": 500})
     assert {m["to"] for m in response.json()["data"]} == {"+4792000095"}
+
+
+async def test_the_worker_never_sends_to_a_number_the_patient_no_longer_has(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await put_patient(client, clinic, "1001")
+    [queued] = await queue(client, clinic, clock, send_after=clock.now().isoformat())
+    async with sessionmaker.begin() as session:  # as if a change had missed it
+        await session.execute(
+            update(Message)
+            .where(col(Message.id) == uuid.UUID(queued["id"]))
+            .values(to_number="+4792000096")
+        )
+
+    provider = await send_due(sessionmaker, clock)
+
+    assert provider.sent == []
+    failed = await message(client, clinic, queued["id"])
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "number_changed")
+
+
+async def test_a_message_made_while_the_number_changed_is_not_sent(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """PostgreSQL, two sessions: a message written from the old number commits after the
+    patient update re-addressed the patient's messages; the claim catches it."""
+    await put_patient(client, clinic, "1001")
+    [template] = await queue(client, clinic, clock, send_after=clock.now().isoformat())
+    async with sessionmaker() as maker:
+        if maker.get_bind().dialect.name != "postgresql":
+            pytest.skip("two concurrent writers need PostgreSQL")
+        await maker.begin()
+        row = await maker.get(Message, uuid.UUID(template["id"]))
+        assert row is not None
+        copy = {c: getattr(row, c) for c in Message.model_fields if c != "id"}
+        maker.add(Message(**copy))
+        await maker.flush()  # written from the old number, not committed yet
+        await put_patient(client, clinic, "1001", mobile="+4792000097")  # commits meanwhile
+        await maker.commit()
+
+    provider = await send_due(sessionmaker, clock)
+
+    assert [sms.to for sms in provider.sent] == ["+4792000097"]
+    response = await client.get("/v1/messages", headers=clinic.headers, params={"limit": 10})
+    reasons = sorted(str(m["failure_reason"]) for m in response.json()["data"])
+    assert reasons == ["None", "number_changed"]

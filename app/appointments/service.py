@@ -145,15 +145,17 @@ def _settled(decided: dict[str, Decided], push: Push, patient_changed: bool) -> 
     }
 
 
-async def _schedule(
+async def schedule(
     session: AsyncSession,
     context: Context,
     view: AppointmentView,
     patient: Patient,
     push: Push,
     patient_changed: bool,
+    again: frozenset[str] = frozenset(),
 ) -> None:
-    """Cancel what no longer fits, make what is missing, record every decision."""
+    """Cancel what no longer fits, make what is missing, record every decision; kinds in
+    `again` are decided anew."""
     stale = [m.id for m in view.messages if m.status == MessageStatus.PENDING and is_stale(m, push)]
     cancelled = await cancel_pending(session, stale, context.now)
     view.messages = [
@@ -161,7 +163,7 @@ async def _schedule(
         for m in view.messages
     ]
     cancelled_kinds = {m.type for m in view.messages if m.id in cancelled}
-    redo = cancelled_kinds if push.status is AppointmentStatus.BOOKED else set()
+    redo = cancelled_kinds | again if push.status is AppointmentStatus.BOOKED else set()
     settled = _settled(view.decided, push, patient_changed) - redo
     live = live_kinds(view.messages, push)
     decisions = plan(push, context.rules, context.window, live=live, settled=settled, redo=redo)
@@ -196,7 +198,7 @@ async def upsert_appointment(
     )
     if appointment is None:
         view, push = await _create(session, clinic_id, appointment_id, data, patient, now)
-        await _schedule(session, context, view, patient, push, patient_changed=False)
+        await schedule(session, context, view, patient, push, patient_changed=False)
         return view, True
     before = (appointment.start_at, appointment.patient_id, appointment.practitioner)
     previous_status = AppointmentStatus(appointment.status)
@@ -213,7 +215,7 @@ async def upsert_appointment(
     )
     view = AppointmentView(appointment, patient.patient_no)
     await with_messages(session, clinic_id, [view])
-    await _schedule(session, context, view, patient, push, before[1] != patient.id)
+    await schedule(session, context, view, patient, push, before[1] != patient.id)
     return view, False
 
 

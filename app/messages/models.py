@@ -41,6 +41,8 @@ class FailureReason(StrEnum):
     PROVIDER_REJECTED = "provider_rejected"
     RETRIES_EXHAUSTED = "retries_exhausted"
     INVALID_NUMBER = "invalid_number"
+    # Addressed to a number the patient no longer has: a change raced its making or claim.
+    NUMBER_CHANGED = "number_changed"
 
 
 class RecipientRole(StrEnum):

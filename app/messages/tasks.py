@@ -10,13 +10,8 @@ from arq.connections import ArqRedis
 
 from app.core.db import session_scope
 from app.core.jobs import PendingJob, push_jobs
-from app.messages.dispatch import (
-    DispatchStats,
-    dispatch_batch,
-    expire_overdue,
-    settle_abandoned_sends,
-    upcoming_send_times,
-)
+from app.messages.dispatch import DispatchStats, dispatch_batch
+from app.messages.sweep import expire_overdue, settle_abandoned_sends, upcoming_send_times
 from app.messages.wakeups import DISPATCH_JOB, dispatch_job
 
 logger = logging.getLogger(__name__)

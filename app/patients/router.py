@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep
-from app.patients import service
+from app.patients import followups, service
 from app.patients.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -42,7 +42,7 @@ async def put_patient(
     response: Response,
 ) -> PatientPublic:
     """Create (201) or replace (200) the patient with this number."""
-    patient, created = await service.upsert_patient(
+    patient, created = await followups.save_patient(
         session, clinic_id=clinic.id, patient_no=patient_no, data=body, now=clock.now()
     )
     if created:

@@ -100,7 +100,7 @@ def _patient_fields(patient_no: str, data: PatientWrite, country: str) -> dict[s
     }
 
 
-async def _find_patient(
+async def find_patient(
     session: AsyncSession, *, clinic_id: uuid.UUID, patient_no: str
 ) -> Patient | None:
     statement = select(Patient).where(
@@ -110,7 +110,7 @@ async def _find_patient(
 
 
 async def get_patient(session: AsyncSession, *, clinic_id: uuid.UUID, patient_no: str) -> Patient:
-    patient = await _find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
+    patient = await find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
     if patient is None:
         raise NotFound("No patient with this number.")
     return patient
@@ -148,7 +148,7 @@ async def upsert_patient(
     """
     settings = await get_clinic_settings(session, clinic_id)
     fields = _patient_fields(patient_no, data, settings.country)
-    patient = await _find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
+    patient = await find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
     created = patient is None
     if patient is None:
         patient = Patient(

@@ -15,12 +15,9 @@ from app.clinic_settings.models import ClinicSettings
 from app.core.clock import FixedClock
 from app.deliveries.service import DeliveryReport, apply_delivery_reports
 from app.events.models import EventDelivery
-from app.messages import dispatch as dispatch_module
-from app.messages.dispatch import (
-    expire_overdue,
-    settle_abandoned_sends,
-)
+from app.messages import record as record_module
 from app.messages.models import DeliveryState, Message
+from app.messages.sweep import expire_overdue, settle_abandoned_sends
 from app.providers.base import PAUSE_BEGAN, Failed, FailureKind, OutboundSms, SendResult
 from app.providers.http import OUT_OF_TIME
 from app.providers.sandbox import (
@@ -516,7 +513,7 @@ class TestRecording:
     ) -> None:
         """asyncpg reports a deadlock or a dropped connection as a plain DBAPIError."""
         message_id = await send(client, clinic, "+4791234567")
-        real = dispatch_module.record_message_status_events
+        real = record_module.record_message_status_events
         calls: list[int] = []
 
         async def deadlock_once(*args: Any, **kwargs: Any) -> int:
@@ -525,7 +522,7 @@ class TestRecording:
                 raise DBAPIError("INSERT INTO event_delivery", {}, Exception("deadlock detected"))
             return await real(*args, **kwargs)
 
-        monkeypatch.setattr(dispatch_module, "record_message_status_events", deadlock_once)
+        monkeypatch.setattr(record_module, "record_message_status_events", deadlock_once)
         stats = await dispatch(sessionmaker, clock, RecordingProvider())
 
         assert (stats.accepted, len(calls)) == (1, 2)

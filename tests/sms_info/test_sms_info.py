@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
-from app.messages.dispatch import expire_overdue
+from app.messages.sweep import expire_overdue
 from app.worker.models import WorkerStatus
 from tests.conftest import ClinicAccess
 from tests.replies.test_inbound import reply

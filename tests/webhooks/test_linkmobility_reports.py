@@ -15,7 +15,7 @@ from sqlmodel import col
 from app.clinic_settings.models import ClinicSettings
 from app.core.clock import FixedClock
 from app.deliveries.models import StoredDeliveryReport
-from app.messages.dispatch import settle_abandoned_sends
+from app.messages.sweep import settle_abandoned_sends
 from app.providers.base import OutboundSms, SendResult
 from app.webhooks.linkmobility import RESULT_CODES
 from tests.conftest import ClinicAccess

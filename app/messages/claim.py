@@ -1,0 +1,149 @@
+"""Claiming due messages: one locking statement marks a batch `sending`; paused clinics'
+messages go back to wait for the next stretch."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.clinic_settings.models import ClinicSettings, clinic_settings_table
+from app.clinic_settings.service import send_window_rules
+from app.clinics.models import Clinic
+from app.core.models import table_of
+from app.messages.models import FailureReason, MessageStatus, message_table
+from app.messages.record import ClaimedMessage, Outcome, plan_later, record
+from app.messages.window import is_paused
+from app.patients.models import Patient
+
+_message = message_table.c
+_settings = clinic_settings_table.c
+patient_table = table_of(Patient)
+_patient = patient_table.c
+
+
+async def settings_of(
+    session: AsyncSession, clinic_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, ClinicSettings]:
+    rows = await session.execute(select(ClinicSettings).where(_settings.clinic_id.in_(clinic_ids)))
+    return {row.clinic_id: row for row in rows.scalars()}
+
+
+async def webhook_secrets(
+    session: AsyncSession, clinic_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await session.execute(
+        select(col(Clinic.id), col(Clinic.webhook_secret)).where(col(Clinic.id).in_(clinic_ids))
+    )
+    return dict(rows.all())
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int, worker_id: str
+) -> tuple[list[ClaimedMessage], dict[uuid.UUID, ClinicSettings]]:
+    """Mark up to `limit` due messages `sending` in one statement; give back paused ones."""
+    # A materialized CTE runs the locking SELECT once; an IN (subquery … LIMIT) may be
+    # re-run by PostgreSQL and, with SKIP LOCKED, claim more rows than the limit.
+    due = (
+        select(_message.id)
+        .join(clinic_settings_table, _settings.clinic_id == _message.clinic_id)
+        .where(
+            _message.status == MessageStatus.PENDING,
+            _message.next_attempt_at <= now,
+            _message.expires_at > now,
+            _message.to_number.is_not(None),
+            _settings.sms_enabled.is_(True),
+        )
+        .order_by(_message.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=message_table)
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    claim = (
+        update(message_table)
+        .where(_message.id == due.c.id, _message.status == MessageStatus.PENDING)
+        .values(
+            status=MessageStatus.SENDING,
+            claimed_at=now,
+            claimed_by=worker_id,
+            attempts=_message.attempts + 1,
+            # Known before the provider call: a report for it, even one that comes before
+            # the send is recorded or after the sweep settled it, is checked against it.
+            provider=select(_settings.provider)
+            .where(_settings.clinic_id == _message.clinic_id)
+            .scalar_subquery(),
+        )
+        .returning(
+            _message.id,
+            _message.clinic_id,
+            _message.to_number,
+            _message.text,
+            _message.allow_reply,
+            _message.expires_at,
+            _message.attempts,
+        )
+    )
+    claimed = [ClaimedMessage(*row) for row in await session.execute(claim)]
+    claimed = await _drop_stale_numbers(session, claimed, now)
+    if not claimed:
+        return [], {}
+    settings = await settings_of(session, {message.clinic_id for message in claimed})
+    paused = {
+        clinic_id
+        for clinic_id, row in settings.items()
+        if is_paused(now, send_window_rules(row), ZoneInfo(row.time_zone))
+    }
+    if paused:
+        await _give_back_paused(session, claimed, settings, paused, now)
+    return [m for m in claimed if m.clinic_id not in paused], settings
+
+
+async def _drop_stale_numbers(
+    session: AsyncSession, claimed: list[ClaimedMessage], now: datetime
+) -> list[ClaimedMessage]:
+    """The last guard: a patient's message whose number is no longer one of the patient's
+    (a change committed after the message was made or re-addressed) fails, never goes."""
+    if not claimed:
+        return claimed
+    rows = await session.execute(
+        select(_message.id, _message.to_number, _patient.mobile, _patient.guardians)
+        .join(patient_table, _patient.id == _message.patient_id)
+        .where(_message.id.in_([message.id for message in claimed]))
+    )
+    stale = {
+        message_id
+        for message_id, number, mobile, guardians in rows
+        if number not in {mobile, *(guardian.get("mobile") for guardian in guardians)}
+    }
+    if not stale:
+        return claimed
+    outcome = Outcome()
+    for message_id in stale:
+        outcome.failed.append(
+            {
+                "id": message_id,
+                "failure_reason": FailureReason.NUMBER_CHANGED.value,
+                "failure_detail": None,
+            }
+        )
+    await record(session, outcome, provider_name=None, now=now)
+    return [message for message in claimed if message.id not in stale]
+
+
+async def _give_back_paused(
+    session: AsyncSession,
+    claimed: Sequence[ClaimedMessage],
+    settings: dict[uuid.UUID, ClinicSettings],
+    paused: set[uuid.UUID],
+    now: datetime,
+) -> None:
+    """A due message whose clinic is paused right now waits for the next stretch."""
+    outcome = Outcome()
+    for message in claimed:
+        if message.clinic_id in paused:
+            plan_later(outcome, message, settings[message.clinic_id], now, now, undo_attempt=True)
+    await record(session, outcome, provider_name=None, now=now)

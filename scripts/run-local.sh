@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs the API and one worker on this machine: SQLite, sandbox provider, a demo clinic.
+# PORT (default 8000) is where the API listens; DATABASE_URL, REDIS_URL and the other
+# settings come from the environment or .env as everywhere (see .env.example).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
@@ -37,11 +39,18 @@ if ! redis_answers; then
 fi
 
 "$BIN/python" -m app.cli migrate
-"$BIN/python" -m app.cli demo-clinic
+demo=$("$BIN/python" -m app.cli demo-clinic)
+echo "$demo"
+admin_token=$("$BIN/python" -c "from app.core.config import get_settings; print(get_settings().admin_token.get_secret_value())")
+note="from ADMIN_TOKEN"
+[ "$admin_token" = "change-me" ] && note="the local default; set ADMIN_TOKEN to change it"
+echo "Admin token for /v1/clinics: $admin_token ($note)"
 
 "$BIN/python" -m app.worker &
 children+=($!)
-echo "API on http://localhost:${PORT} (docs at /docs); Ctrl-C stops API and worker."
+echo "API on http://localhost:${PORT} (docs at /docs); Ctrl-C stops API and worker. In another shell:"
+echo "  export API_KEY=${demo##*: } ADMIN_TOKEN=$admin_token API=http://localhost:${PORT}"
+echo "  curl -H \"Authorization: Bearer \$API_KEY\" \$API/v1/settings"
 "$BIN/uvicorn" app.main:app --host 0.0.0.0 --port "$PORT" --no-access-log &
 children+=($!)
 wait -n "${children[@]}"

@@ -8,8 +8,6 @@ every step, each signature verifying.
 """
 
 import asyncio
-import hashlib
-import hmac
 import json
 import socket
 import uuid
@@ -32,6 +30,7 @@ from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
 from tests.events.test_delivery import FakeRedis
+from tests.support.standard_webhooks import signed_with
 
 TIMEOUT = 10.0
 PATIENT_MOBILE = "+4791234567"
@@ -173,11 +172,7 @@ class PracticeSystem:
     def verified_events(self, secret: str) -> list[dict[str, Any]]:
         events = []
         for request in self.received:
-            timestamp = request.headers["webhook-timestamp"]
-            digest = hmac.new(
-                secret.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256
-            ).hexdigest()
-            assert hmac.compare_digest(request.headers["webhook-signature"], f"v1={digest}")
+            assert signed_with(secret, request.headers, request.body)
             event = json.loads(request.body)
             assert event["id"] == request.headers["webhook-id"]
             events.append(event)

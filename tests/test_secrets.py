@@ -111,7 +111,7 @@ def test_the_migration_seals_credentials_stored_in_the_clear(
 ) -> None:
     url = _scratch_database_url(database_url, tmp_path_factory)
     config = alembic_config(url)
-    command.upgrade(config, "0006")
+    command.upgrade(config, "0007")
 
     async def run(statement: str) -> list[tuple[object, ...]]:
         engine = create_engine(Settings(database_url=url))
@@ -123,7 +123,7 @@ def test_the_migration_seals_credentials_stored_in_the_clear(
     async def store_in_the_clear() -> None:
         engine = create_engine(Settings(database_url=url))
         async with engine.begin() as connection:
-            await connection.run_sync(_insert_clinic_as_of_0006)
+            await connection.run_sync(_insert_clinic_before_sealing)
         await engine.dispose()
 
     asyncio.run(store_in_the_clear())
@@ -153,7 +153,7 @@ def _filler(column: Column[Any]) -> object:
     return "x"
 
 
-def _insert_clinic_as_of_0006(connection: Connection) -> None:
+def _insert_clinic_before_sealing(connection: Connection) -> None:
     tables = MetaData()
     clinic = Table("clinic", tables, Column("id", Uuid, primary_key=True), autoload_with=connection)
     settings_table = Table(

@@ -29,7 +29,7 @@ from app.events.models import (
     event_subscription_table,
 )
 from app.events.service import deliver_job
-from app.events.signing import event_body, signed_headers
+from app.events.signing import event_body, signed_headers, signing_secrets
 from app.events.targets import TargetCheck
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ClaimedDelivery:
     id: uuid.UUID
     subscription_id: uuid.UUID
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # the current one first, then a rotated-out one still valid
     event_id: uuid.UUID
     event_type: str
     data: dict[str, Any]
@@ -98,6 +98,8 @@ async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> list
                 _delivery.subscription_id,
                 _subscription.url,
                 _subscription.secret,
+                _subscription.previous_secret,
+                _subscription.previous_secret_expires_at,
                 _delivery.event_id,
                 _delivery.event_type,
                 _delivery.data,
@@ -118,7 +120,22 @@ async def claim_due(session: AsyncSession, *, now: datetime, limit: int) -> list
         .where(_delivery.id.in_([row.id for row in rows]))
         .values(next_attempt_at=now + CLAIM_LEASE, attempts=_delivery.attempts + 1)
     )
-    return [ClaimedDelivery(*row[:-1], attempt=row.attempts + 1) for row in rows]
+    return [
+        ClaimedDelivery(
+            id=row.id,
+            subscription_id=row.subscription_id,
+            url=row.url,
+            secrets=signing_secrets(
+                row.secret, row.previous_secret, row.previous_secret_expires_at, now=now
+            ),
+            event_id=row.event_id,
+            event_type=row.event_type,
+            data=row.data,
+            created_at=row.created_at,
+            attempt=row.attempts + 1,
+        )
+        for row in rows
+    ]
 
 
 def _error_text(exc: httpx.HTTPError) -> str:
@@ -136,7 +153,7 @@ async def post_event(
     if check_target is not None and (refusal := await _refusal(check_target, delivery.url)):
         return AttemptResult(now, None, refusal[:MAX_ERROR_LENGTH], 0)
     body = event_body(delivery.event_id, delivery.event_type, delivery.created_at, delivery.data)
-    headers = signed_headers(delivery.secret, delivery.event_id, int(now.timestamp()), body)
+    headers = signed_headers(delivery.secrets, delivery.event_id, int(now.timestamp()), body)
     started = time.perf_counter()
     try:
         response = await http.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT)

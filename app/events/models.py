@@ -35,6 +35,9 @@ class EventSubscription(SQLModel, table=True):
     event_types: list[str] = Field(sa_type=JSON)
     # Kept as is: every delivery is signed with it.
     secret: str = Field(max_length=100)
+    # After a rotation, deliveries are signed with this one too until it expires.
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     description: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     consecutive_failures: int = 0

@@ -11,6 +11,7 @@ from app.events.models import DeliveryStatus, EventType
 from app.events.schemas import (
     DeliveryList,
     DeliveryPublic,
+    SecretRotated,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionList,
@@ -32,9 +33,12 @@ async def create_subscription(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> SubscriptionCreated:
-    """Events are POSTed as JSON `{id, type, created_at, data}` with `Webhook-Id`,
-    `Webhook-Timestamp` and `Webhook-Signature: v1=<hex HMAC-SHA256 of
-    "{timestamp}.{body}" keyed with the secret>`. Any 2xx is success; network errors, 5xx
+    """Events are POSTed as JSON `{id, type, created_at, data}`, signed as Standard Webhooks
+    specifies, so its libraries verify them with the secret: `webhook-id` (the event's id,
+    the same on retries), `webhook-timestamp` (Unix seconds of the attempt) and
+    `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed with
+    the base64-decoded part of the `whsec_` secret; during a secret rotation, one such
+    signature per valid secret, space-separated. Any 2xx is success; network errors, 5xx
     and 429 are retried with back-off for 24 hours, other answers are not."""
     subscription = await service.create_subscription(
         session,
@@ -64,6 +68,20 @@ async def get_subscription(
         session, clinic_id=clinic.id, subscription_id=subscription_id
     )
     return SubscriptionPublic.of(subscription)
+
+
+@router.post("/v1/event-subscriptions/{subscription_id}/rotate-secret")
+async def rotate_subscription_secret(
+    subscription_id: uuid.UUID, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
+) -> SecretRotated:
+    """A new secret, shown once, signs every delivery from now on. The one it replaces
+    stays valid for 24 hours: until `previous_secret_expires_at` each delivery carries both
+    signatures, space-separated in `webhook-signature`. Rotating again within those hours
+    ends the older secret at once."""
+    secret, previous_expires_at = await service.rotate_secret(
+        session, clinic_id=clinic.id, subscription_id=subscription_id, now=clock.now()
+    )
+    return SecretRotated(secret=secret, previous_secret_expires_at=previous_expires_at)
 
 
 @router.delete("/v1/event-subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -64,6 +64,10 @@ class SubscriptionPublic(BaseModel):
         "failures. Delete and re-create the subscription to start again."
     )
     consecutive_failures: int = Field(description="Events given up on since the last success")
+    previous_secret_expires_at: datetime | None = Field(
+        description="After `rotate-secret`: until this time every delivery also carries a "
+        "signature made with the secret it replaced. Null if the secret was never rotated."
+    )
 
     @classmethod
     def of(cls, subscription: EventSubscription) -> "SubscriptionPublic":
@@ -77,12 +81,26 @@ class SubscriptionPublic(BaseModel):
             disabled_at=subscription.disabled_at,
             disabled_reason=subscription.disabled_reason,
             consecutive_failures=subscription.consecutive_failures,
+            previous_secret_expires_at=subscription.previous_secret_expires_at,
         )
 
 
+SECRET_DESCRIPTION = (
+    "Signs every delivery (the `webhook-signature` header, Standard Webhooks): "
+    "`whsec_` and the base64 of 32 random bytes, the HMAC-SHA256 key once decoded. "
+    "Give it unchanged to a Standard Webhooks library. Shown once; keep it safe."
+)
+
+
 class SubscriptionCreated(SubscriptionPublic):
-    secret: str = Field(
-        description="Signs every delivery (Webhook-Signature). Shown once; keep it safe."
+    secret: str = Field(description=SECRET_DESCRIPTION)
+
+
+class SecretRotated(BaseModel):
+    secret: str = Field(description=SECRET_DESCRIPTION)
+    previous_secret_expires_at: datetime = Field(
+        description="Until then deliveries are signed with the new secret and the old one, "
+        "so the practice system can switch without losing an event"
     )
 
 

@@ -2,11 +2,10 @@
 report, and the worker posts them after commit. Losing Redis loses no event: the sweep
 finds due rows in the database."""
 
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, insert, select, tuple_, update
@@ -26,11 +25,13 @@ from app.events.models import (
     event_delivery_table,
     event_subscription_table,
 )
+from app.events.signing import generate_secret
 from app.events.targets import PRIVATE_ADDRESS, literal_refusal
 
 DELIVER_JOB = "events.deliver"
 MAX_SUBSCRIPTIONS_PER_CLINIC = 20
-SECRET_PREFIX = "whsec_"
+# How long a rotated-out secret still signs deliveries: time to deploy the new one.
+ROTATION_GRACE = timedelta(hours=24)
 
 _subscription = event_subscription_table.c
 _delivery = event_delivery_table.c
@@ -117,10 +118,6 @@ async def record_event(
     return await record_events(session, [event], now=now)
 
 
-def generate_secret() -> str:
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
-
-
 async def create_subscription(
     session: AsyncSession,
     *,
@@ -163,12 +160,34 @@ async def list_subscriptions(
 
 
 async def get_subscription(
-    session: AsyncSession, *, clinic_id: uuid.UUID, subscription_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    for_update: bool = False,
 ) -> EventSubscription:
-    subscription = await session.get(EventSubscription, subscription_id)
+    subscription = await session.get(EventSubscription, subscription_id, with_for_update=for_update)
     if subscription is None or subscription.clinic_id != clinic_id:
         raise NotFound("No event subscription with this id.")
     return subscription
+
+
+async def rotate_secret(
+    session: AsyncSession, *, clinic_id: uuid.UUID, subscription_id: uuid.UUID, now: datetime
+) -> tuple[str, datetime]:
+    """A new secret signs from now on; the one it replaces signs too for `ROTATION_GRACE`.
+    Rotating again within the grace period drops the oldest secret at once. Returns the
+    new secret and when the previous one expires."""
+    # Locked, so a rotation at the same time keeps this one's new secret valid as previous.
+    subscription = await get_subscription(
+        session, clinic_id=clinic_id, subscription_id=subscription_id, for_update=True
+    )
+    expires_at = now + ROTATION_GRACE
+    subscription.previous_secret = subscription.secret
+    subscription.previous_secret_expires_at = expires_at
+    subscription.secret = generate_secret()
+    await session.flush()
+    return subscription.secret, expires_at
 
 
 async def delete_subscription(

@@ -1,8 +1,6 @@
 """The worker posting events: signed, one attempt row per POST, back-off with jitter on
 network errors, 5xx and 429 only, and subscriptions disabled when they keep failing."""
 
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -21,10 +19,12 @@ from app.events import tasks
 from app.events.delivery import DISABLE_AFTER_FAILED_EVENTS, retry_delay
 from app.events.models import EventDelivery, EventType
 from app.events.service import record_event
+from app.events.signing import generate_secret
 from app.events.targets import private_target_refusal
 from tests.conftest import ClinicAccess
 from tests.events.test_subscriptions_api import HOOK, subscribe
 from tests.events.test_targets import resolving_to
+from tests.support.standard_webhooks import signed_with
 
 
 class FakeRedis:
@@ -79,11 +79,7 @@ async def deliveries(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Eve
 
 
 def verify(secret: str, request: httpx.Request) -> bool:
-    """What a practice system does with the headers."""
-    timestamp = request.headers["Webhook-Timestamp"]
-    signed = f"{timestamp}.".encode() + request.content
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(request.headers["Webhook-Signature"], f"v1={expected}")
+    return signed_with(secret, request.headers, request.content)
 
 
 class TestPosting:
@@ -105,7 +101,7 @@ class TestPosting:
         assert result["delivered"] == 1
         request = route.calls.last.request
         assert verify(subscription["secret"], request)
-        assert not verify("whsec_wrong", request)
+        assert not verify(generate_secret(), request)
         assert request.headers["Webhook-Timestamp"] == str(int(clock.now().timestamp()))
         assert request.headers["Content-Type"] == "application/json"
         body = json.loads(request.content)

@@ -1,7 +1,7 @@
 """provider credentials sealed with Fernet
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 23:00:00.000000
 
 Credentials stored so far in the clear are sealed with the first SECRETS_KEYS key. A
@@ -16,8 +16,8 @@ from alembic import op
 
 from app.core import secrets
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,11 +10,11 @@ from alembic import command
 from alembic.config import Config
 from sqlmodel import col, select
 
-from app.clinic_settings.sealing import reseal_stored_secrets
 from app.clinics import service as clinic_service
 from app.clinics.models import Clinic
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, session_scope
+from app.core.resealing import reseal_stored_secrets
 from app.main import create_app
 
 DEMO_CLINIC_NAME = "Demo Tannklinikk"

@@ -170,3 +170,26 @@ def _insert_clinic_before_sealing(connection: Connection) -> None:
     ):
         row = {c.name: _filler(c) for c in table.columns if not c.nullable} | values
         connection.execute(insert(table).values(row))
+
+
+async def test_no_subscription_secret_is_stored_in_the_clear(
+    client: httpx.AsyncClient, clinic: ClinicAccess, engine: AsyncEngine
+) -> None:
+    created = await client.post(
+        "/v1/event-subscriptions",
+        headers=clinic.headers,
+        json={"url": "https://pms.example.no/hooks/sms", "event_types": ["message.status_changed"]},
+    )
+    assert created.status_code == 201, created.text
+    first = created.json()["secret"]
+    rotated = await client.post(
+        f"/v1/event-subscriptions/{created.json()['id']}/rotate-secret", headers=clinic.headers
+    )
+    assert rotated.status_code == 200, rotated.text
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(text("SELECT secret, previous_secret FROM event_subscription"))
+        ).one()
+    assert first not in row[0] + row[1]
+    assert rotated.json()["secret"] not in row[0] + row[1]
+    assert (secrets.unseal(row[0]), secrets.unseal(row[1])) == (rotated.json()["secret"], first)

@@ -1,4 +1,5 @@
-"""Secrets at rest: provider credentials are stored as Fernet tokens, never in the clear.
+"""Secrets at rest: provider credentials and event-subscription secrets are stored as
+Fernet tokens, never in the clear.
 
 `SECRETS_KEYS` holds one or more Fernet keys, comma-separated. The first encrypts; every
 one decrypts, so a key is rotated by putting the new one first, running
@@ -65,6 +66,19 @@ def unseal(token: str) -> str:
 def reseal(token: str) -> str:
     """The same secret under the first key (after a rotation)."""
     return _keys().rotate(token.encode()).decode()
+
+
+class SealedText(TypeDecorator[str]):
+    """A string stored as a Fernet token."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else unseal(value)
 
 
 class SealedJSON(TypeDecorator[dict[str, Any]]):

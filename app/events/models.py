@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.core.models import UTCDateTime, new_id, table_of
+from app.core.secrets import SealedText
 
 
 class EventType(StrEnum):
@@ -33,10 +34,10 @@ class EventSubscription(SQLModel, table=True):
     clinic_id: uuid.UUID = Field(foreign_key="clinic.id", ondelete="CASCADE", index=True)
     url: str = Field(max_length=2000)
     event_types: list[str] = Field(sa_type=JSON)
-    # Kept as is: every delivery is signed with it.
-    secret: str = Field(max_length=100)
+    # Sealed at rest; opened to sign every delivery.
+    secret: str = Field(sa_type=SealedText)
     # After a rotation, deliveries are signed with this one too until it expires.
-    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret: str | None = Field(default=None, sa_type=SealedText)
     previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     description: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)

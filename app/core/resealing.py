@@ -12,6 +12,10 @@ _SEALED: list[tuple[TableClause, str, str]] = [
         "clinic_id",
         "provider_credentials",
     ),
+    *(
+        (table("event_subscription", column("id"), column(sealed, Text)), "id", sealed)
+        for sealed in ("secret", "previous_secret")
+    ),
 ]
 
 

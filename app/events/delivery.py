@@ -30,7 +30,7 @@ from app.events.models import (
 )
 from app.events.service import deliver_job
 from app.events.signing import event_body, signed_headers, signing_secrets
-from app.events.targets import TargetCheck
+from app.events.targets import Pinned, TargetCheck, pinned_request
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +150,21 @@ async def post_event(
     now: datetime,
     check_target: TargetCheck | None = None,
 ) -> AttemptResult:
-    if check_target is not None and (refusal := await _refusal(check_target, delivery.url)):
-        return AttemptResult(now, None, refusal[:MAX_ERROR_LENGTH], 0)
+    verdict = None if check_target is None else await _checked(check_target, delivery.url)
+    if isinstance(verdict, str):
+        return AttemptResult(now, None, verdict[:MAX_ERROR_LENGTH], 0)
     body = event_body(delivery.event_id, delivery.event_type, delivery.created_at, delivery.data)
     headers = signed_headers(delivery.secrets, delivery.event_id, int(now.timestamp()), body)
+    url: str | httpx.URL = delivery.url
+    extensions: dict[str, Any] = {}
+    if isinstance(verdict, Pinned):
+        url, host, extensions = pinned_request(delivery.url, verdict)
+        headers |= host
     started = time.perf_counter()
     try:
-        response = await http.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT)
+        response = await http.post(
+            url, content=body, headers=headers, timeout=TIMEOUT, extensions=extensions
+        )
     except httpx.HTTPError as exc:
         return AttemptResult(now, None, _error_text(exc), _elapsed_ms(started))
     error = None if response.is_success else f"HTTP {response.status_code}"
@@ -167,7 +175,7 @@ def _elapsed_ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 
-async def _refusal(check_target: TargetCheck, url: str) -> str | None:
+async def _checked(check_target: TargetCheck, url: str) -> str | Pinned | None:
     """A check that fails is a refused attempt for this event, not a lost batch."""
     try:
         return await check_target(url)

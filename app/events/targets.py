@@ -5,10 +5,24 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """Connect to this address, the one that was checked: a name that resolves elsewhere
+    a moment later (DNS rebinding) cannot lead the POST into a private network."""
+
+    address: str
+
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
-TargetCheck = Callable[[str], Awaitable[str | None]]
+TargetCheck = Callable[[str], Awaitable[str | Pinned | None]]
+"""A refusal, the address to connect to, or None: go ahead as the URL says."""
 
 PRIVATE_ADDRESS = "private_address"
 
@@ -41,8 +55,9 @@ def literal_refusal(url: str) -> str | None:
     return None if public else _refusal(host, host)
 
 
-async def private_target_refusal(url: str, resolver: Resolver = resolve) -> str | None:
-    """Why the URL must not be called, if it names or resolves to a private address.
+async def check_public_target(url: str, resolver: Resolver = resolve) -> str | Pinned | None:
+    """Why the URL must not be called, if it names or resolves to a private address;
+    otherwise the checked address to call it at.
 
     A name that does not resolve is let through: the POST then fails with its own error.
     """
@@ -60,4 +75,15 @@ async def private_target_refusal(url: str, resolver: Resolver = resolve) -> str 
     for address in addresses:
         if not _is_public(address):
             return _refusal(host, address)
-    return None
+    return Pinned(addresses[0]) if addresses else None
+
+
+def pinned_request(url: str, pinned: Pinned) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The URL with the checked address for its host, the Host header the server expects,
+    and (for HTTPS) the name TLS verifies the certificate against."""
+    original = httpx.URL(url)
+    address = pinned.address.split("%", 1)[0]
+    extensions: dict[str, Any] = {}
+    if original.scheme == "https":
+        extensions["sni_hostname"] = original.host
+    return original.copy_with(host=address), {"Host": original.netloc.decode()}, extensions

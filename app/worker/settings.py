@@ -23,7 +23,7 @@ from app.core.memory import freeze_startup_objects
 from app.deliveries import tasks as delivery_tasks
 from app.deliveries.service import DeliveryReport
 from app.events import tasks as event_tasks
-from app.events.targets import private_target_refusal
+from app.events.targets import check_public_target
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
 from app.providers.sandbox import DELIVERY_DELAY
@@ -70,9 +70,7 @@ async def startup(ctx: WorkerContext) -> None:
         "http": http,
         "providers": ProviderFactory(settings, http, report_sink, clock.now),
         "status": _status(settings, clock),
-        "check_event_target": (
-            None if settings.allows_private_event_urls else private_target_refusal
-        ),
+        "check_event_target": (None if settings.allows_private_event_urls else check_public_target),
     }
     await heartbeat(ctx)
     ctx["heartbeat_task"] = asyncio.create_task(

@@ -20,7 +20,7 @@ from app.events.delivery import DISABLE_AFTER_FAILED_EVENTS, retry_delay
 from app.events.models import EventDelivery, EventType
 from app.events.service import record_event
 from app.events.signing import generate_secret
-from app.events.targets import private_target_refusal
+from app.events.targets import check_public_target
 from tests.conftest import ClinicAccess
 from tests.events.test_subscriptions_api import HOOK, subscribe
 from tests.events.test_targets import resolving_to
@@ -197,7 +197,7 @@ class TestRetries:
         await subscribe(client, clinic, event_types=["reply.received"])
         await emit(sessionmaker, clinic, clock)
         resolver = resolving_to("10.0.0.7")  # e.g. DNS changed after the subscription
-        ctx["check_event_target"] = partial(private_target_refusal, resolver=resolver)
+        ctx["check_event_target"] = partial(check_public_target, resolver=resolver)
 
         result = await tasks.deliver(ctx)
 
@@ -206,6 +206,33 @@ class TestRetries:
         [delivery] = await deliveries(sessionmaker)
         assert delivery.last_error is not None
         assert "private address (10.0.0.7)" in delivery.last_error
+
+    async def test_the_post_goes_to_the_address_that_was_checked(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+        ctx: dict[str, Any],
+        hook: respx.MockRouter,
+    ) -> None:
+        """DNS rebinding: a name that resolves to a public address for the check and to a
+        private one a moment later never gets the POST by name."""
+        by_name = hook.post(HOOK).respond(204)
+        checked = httpx.URL(HOOK).copy_with(host="93.184.216.34")
+        pinned = hook.post(str(checked)).respond(204)
+        await subscribe(client, clinic, event_types=["reply.received"])
+        await emit(sessionmaker, clinic, clock)
+        resolver = resolving_to("93.184.216.34")
+        ctx["check_event_target"] = partial(check_public_target, resolver=resolver)
+
+        result = await tasks.deliver(ctx)
+
+        assert result["delivered"] == 1
+        assert not by_name.called
+        [request] = [call.request for call in pinned.calls]
+        assert request.headers["Host"] == httpx.URL(HOOK).netloc.decode()
+        assert request.extensions["sni_hostname"] == httpx.URL(HOOK).host
 
     async def test_a_target_check_that_breaks_costs_one_attempt_not_the_batch(
         self,

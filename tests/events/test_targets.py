@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from app.core.clock import FixedClock
 from app.core.config import Environment, Settings
-from app.events.targets import Resolver, private_target_refusal
+from app.events.targets import Pinned, Resolver, check_public_target, pinned_request
 from app.main import create_app
 from tests.conftest import ClinicAccess
 
@@ -41,14 +41,14 @@ async def unresolvable(host: str, port: int) -> list[str]:
     ],
 )
 async def test_a_name_resolving_to_a_private_address_is_refused(address: str) -> None:
-    refusal = await private_target_refusal("https://pms.example.test/h", resolving_to(address))
+    refusal = await check_public_target("https://pms.example.test/h", resolving_to(address))
     assert refusal is not None
     assert "private address" in refusal
 
 
 async def test_any_private_address_among_several_is_enough() -> None:
     resolver = resolving_to("93.184.216.34", "10.0.0.8")
-    assert await private_target_refusal("https://pms.example.test/", resolver) is not None
+    assert await check_public_target("https://pms.example.test/", resolver) is not None
 
 
 @pytest.mark.parametrize(
@@ -61,14 +61,16 @@ async def test_any_private_address_among_several_is_enough() -> None:
     ],
 )
 async def test_private_hosts_in_the_url_itself_are_refused_without_a_lookup(url: str) -> None:
-    assert await private_target_refusal(url, unresolvable) is not None
+    assert await check_public_target(url, unresolvable) is not None
 
 
-async def test_public_and_unresolvable_hosts_pass() -> None:
+async def test_public_hosts_pass_pinned_to_the_checked_address_and_unresolvable_ones_pass() -> None:
     public = resolving_to("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946")
-    assert await private_target_refusal("https://pms.example.test:8443/h", public) is None
+    assert await check_public_target("https://pms.example.test:8443/h", public) == Pinned(
+        "93.184.216.34"
+    )
     # The POST itself then fails with a connection error, recorded as usual.
-    assert await private_target_refusal("https://nowhere.invalid/", unresolvable) is None
+    assert await check_public_target("https://nowhere.invalid/", unresolvable) is None
 
 
 @pytest.mark.parametrize("url", ["https://pms.example.test:99999/h", f"https://{'a' * 64}.test/"])
@@ -77,7 +79,7 @@ async def test_a_url_that_cannot_be_resolved_at_all_is_refused_not_a_crash(url: 
         host.encode("idna")  # what getaddrinfo does first
         return ["93.184.216.34"]
 
-    refusal = await private_target_refusal(url, idna_resolver)
+    refusal = await check_public_target(url, idna_resolver)
     assert refusal is not None
     assert "not valid" in refusal
 
@@ -129,3 +131,29 @@ class TestSubscribingInProduction:
             json={"url": "https://pms.example.test/hooks", "event_types": ["reply.received"]},
         )
         assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "called", "host"),
+    [
+        (
+            "https://pms.example.test:8443/hooks?x=1",
+            "93.184.216.34",
+            "https://93.184.216.34:8443/hooks?x=1",
+            "pms.example.test:8443",
+        ),
+        (
+            "https://pms.example.test/h",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "https://[2606:2800:220:1:248:1893:25c8:1946]/h",
+            "pms.example.test",
+        ),
+    ],
+)
+def test_a_pinned_request_goes_to_the_address_and_names_the_host(
+    url: str, address: str, called: str, host: str
+) -> None:
+    pinned_url, headers, extensions = pinned_request(url, Pinned(address))
+    assert str(pinned_url) == called
+    assert headers == {"Host": host}
+    assert extensions == {"sni_hostname": "pms.example.test"}

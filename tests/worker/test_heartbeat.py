@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import __version__
 from app.core.clock import FixedClock
 from app.core.config import Settings
-from app.events.targets import private_target_refusal
+from app.events.targets import check_public_target
 from app.worker.__main__ import check_local_worker
 from app.worker.models import WorkerStatus
 from app.worker.settings import WorkerSettings, heartbeat, shutdown, startup
@@ -89,7 +89,7 @@ async def test_a_worker_that_forbids_private_event_urls_checks_each_target(
         await startup(ctx)
         await shutdown(ctx)
     assert allowing["check_event_target"] is None
-    assert forbidding["check_event_target"] is private_target_refusal
+    assert forbidding["check_event_target"] is check_public_target
 
 
 async def test_a_start_up_that_failed_half_way_shuts_down_cleanly(

@@ -9,10 +9,16 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from app.appointments.schemas import AppointmentWrite
+from app.clinics.schemas import ClinicCreate
 from app.events.messages import message_event_data
 from app.events.models import EventType
 from app.events.payloads import EVENT_DATA, MessageStatusChanged
+from app.events.schemas import SubscriptionCreate
 from app.messages.models import MessageStatus
+from app.messages.schemas import BulkMessageCreate, MessageCreate
+from app.patients.schemas import PatientWrite
+from app.replies.schemas import ReplyPatch
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -127,3 +133,22 @@ async def test_docs_need_no_internet(client: httpx.AsyncClient) -> None:
         assert all(url.startswith("/") for url in urls), urls
         for url in urls:
             assert (await client.get(url)).status_code == 200, url
+
+
+def test_request_examples_are_valid_requests(app: FastAPI) -> None:
+    spec = app.openapi()
+    models = {
+        model.__name__: model
+        for model in (
+            PatientWrite,
+            MessageCreate,
+            BulkMessageCreate,
+            AppointmentWrite,
+            ClinicCreate,
+            SubscriptionCreate,
+            ReplyPatch,
+        )
+    }
+    for name, model in models.items():
+        [example] = spec["components"]["schemas"][name]["examples"]
+        model.model_validate(example)

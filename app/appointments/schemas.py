@@ -51,6 +51,20 @@ class StrictModel(BaseModel):
 class AppointmentWrite(StrictModel):
     """PUT: the whole appointment as the practice system has it now."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "patient_no": "10234",
+                    "practitioner": "Tannlege Berg",
+                    "start": "2026-12-07T09:15:00+01:00",
+                    "end": "2026-12-07T09:45:00+01:00",
+                    "status": "booked",
+                }
+            ]
+        }
+    )
+
     patient_no: str = Field(min_length=1, max_length=50, description="A patient pushed before")
     practitioner: Practitioner = Field(description="[Behandler]")
     start: AppointmentTime = Field(description="With its offset, e.g. 2026-12-07T08:30:00+01:00")

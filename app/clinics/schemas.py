@@ -5,7 +5,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ClinicCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Tannlege Berg Majorstuen"}]}
+    )
 
     name: str = Field(min_length=1, max_length=200)
 

@@ -40,7 +40,18 @@ SubscriptionUrl = Annotated[str, Field(max_length=2000), AfterValidator(_check_u
 
 
 class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://journal.tannlegeberg.no/sms-events",
+                    "event_types": ["message.status_changed", "reply.received"],
+                    "description": "Journalsystemet",
+                }
+            ]
+        },
+    )
 
     url: SubscriptionUrl = Field(
         description="Where events are POSTed: https, or http to localhost/127.0.0.1/::1 only. "

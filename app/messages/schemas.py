@@ -56,6 +56,17 @@ class MessageContent(StrictModel):
 
 
 class MessageCreate(MessageContent):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "patient_no": "10234",
+                    "text": "Hei Kari! Husk timen din hos Tannlege Berg i morgen kl. 09.15.",
+                }
+            ]
+        }
+    )
+
     patient_no: str | None = Field(default=None, max_length=50)
     to: str | None = Field(default=None, description="A bare number instead of a patient")
 
@@ -67,6 +78,12 @@ class MessageCreate(MessageContent):
 
 
 class BulkMessageCreate(MessageContent):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"patient_nos": ["10234", "10235"], "template_type": "recall"}]
+        }
+    )
+
     patient_nos: list[str] = Field(min_length=1, max_length=MAX_BULK_RECIPIENTS)
 
 

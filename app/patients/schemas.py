@@ -48,6 +48,19 @@ class GuardianWrite(StrictModel):
 class PatientWrite(StrictModel):
     """PUT: the whole patient; fields left out take their defaults."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "first_name": "Kari",
+                    "last_name": "Nordmann",
+                    "mobile": "+4791234567",
+                    "wants_sms": True,
+                }
+            ]
+        }
+    )
+
     first_name: Name
     last_name: Name
     mobile: MobileInput = None

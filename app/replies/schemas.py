@@ -52,7 +52,9 @@ class ReplyList(BaseModel):
 
 
 class ReplyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"read": True, "follow_up": False}]}
+    )
 
     read: bool | None = None
     follow_up: bool | None = None

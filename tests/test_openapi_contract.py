@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from jsonschema import Draft202012Validator
 
 from app.appointments.schemas import AppointmentWrite
 from app.clinics.schemas import ClinicCreate
@@ -152,3 +153,18 @@ def test_request_examples_are_valid_requests(app: FastAPI) -> None:
     for name, model in models.items():
         [example] = spec["components"]["schemas"][name]["examples"]
         model.model_validate(example)
+
+
+def test_every_example_matches_its_schema(app: FastAPI) -> None:
+    spec = app.openapi()
+    schemas = spec["components"]["schemas"]
+    checked = 0
+    for name, schema in schemas.items():
+        validator = Draft202012Validator(
+            {"$ref": f"#/components/schemas/{name}", "components": spec["components"]},
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+        for example in schema.get("examples", []):
+            validator.validate(example)
+            checked += 1
+    assert checked >= 20

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from pydantic import BaseModel
 
 from app.clinics.auth import require_admin, require_clinic
 from app.core.errors import PROBLEM_CONTENT_TYPE, Problem
@@ -170,6 +171,47 @@ def _share_pagination(operation: Schema) -> None:
     ]
 
 
+def _list_example(schema: Schema, schemas: dict[str, Schema]) -> Schema | None:
+    """`{data: [item], ...}` from the item's example: lists need no examples of their own."""
+    properties: dict[str, Schema] = schema.get("properties", {})
+    item_ref = properties.get("data", {}).get("items", {}).get("$ref", "")
+    item = schemas.get(item_ref.rsplit("/", 1)[-1], {})
+    if "examples" not in item:
+        return None
+    example: Schema = {"data": item["examples"][:1]}
+    for name, prop in properties.items():
+        if name != "data":
+            example[name] = [] if prop.get("type") == "array" else None
+    return example
+
+
+def _subclasses(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for sub in model.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _complete_examples(schemas: dict[str, Schema]) -> None:
+    # FastAPI drops every null from the document, examples' nulls included: put them back.
+    for model in _subclasses(BaseModel):
+        extra = model.model_config.get("json_schema_extra")
+        inherited = any(
+            base.model_config.get("json_schema_extra") is extra
+            for base in model.__bases__
+            if issubclass(base, BaseModel)
+        )
+        if (
+            isinstance(extra, dict)
+            and "examples" in extra
+            and not inherited
+            and model.__name__ in schemas
+        ):
+            schemas[model.__name__]["examples"] = extra["examples"]
+    for schema in schemas.values():
+        if "examples" not in schema and (example := _list_example(schema, schemas)):
+            schema["examples"] = [example]
+
+
 def _add_links(operation: Schema) -> None:
     for status, links in LINKS.get(operation["operationId"], {}).items():
         operation["responses"][status]["links"] = links
@@ -199,6 +241,7 @@ def build_openapi(app: FastAPI, webhooks: dict[str, Schema], schemas: dict[str, 
     component_schemas.update(problem.pop("$defs", {}))
     component_schemas["Problem"] = problem
     component_schemas.update(schemas)
+    _complete_examples(component_schemas)
     components["parameters"] = {
         _PAGINATION_REFS[name]: parameter for name, parameter in PAGINATION_PARAMETERS.items()
     }

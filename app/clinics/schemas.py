@@ -35,7 +35,9 @@ class ClinicList(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Journalsystem"}]}, extra="forbid"
+    )
 
     name: str = Field(default="default", min_length=1, max_length=100)
 

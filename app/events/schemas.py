@@ -63,6 +63,24 @@ class SubscriptionCreate(BaseModel):
 
 
 class SubscriptionPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1d4-5e6f-7a80-b1c2-d3e4f5a6b7c8",
+                    "url": "https://journal.tannlegeberg.no/sms-events",
+                    "event_types": ["message.status_changed", "reply.received"],
+                    "description": "Journalsystemet",
+                    "created_at": "2026-12-01T13:10:00Z",
+                    "active": True,
+                    "disabled_at": None,
+                    "disabled_reason": None,
+                    "consecutive_failures": 0,
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     url: str
     event_types: list[EventType]
@@ -92,6 +110,25 @@ class SubscriptionPublic(BaseModel):
 
 
 class SubscriptionCreated(SubscriptionPublic):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1d4-5e6f-7a80-b1c2-d3e4f5a6b7c8",
+                    "url": "https://journal.tannlegeberg.no/sms-events",
+                    "event_types": ["message.status_changed", "reply.received"],
+                    "description": "Journalsystemet",
+                    "created_at": "2026-12-01T13:10:00Z",
+                    "active": True,
+                    "disabled_at": None,
+                    "disabled_reason": None,
+                    "consecutive_failures": 0,
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                }
+            ]
+        }
+    )
+
     secret: str = Field(
         description="Signs every delivery (Webhook-Signature). Shown once; keep it safe."
     )

@@ -213,6 +213,31 @@ class BulkOutcome(BaseModel):
 
 
 class BulkResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "queued": 1,
+                    "skipped": 1,
+                    "outcomes": [
+                        {
+                            "patient_no": "10234",
+                            "outcome": "queued",
+                            "reason": None,
+                            "message_ids": ["0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b"],
+                        },
+                        {
+                            "patient_no": "10235",
+                            "outcome": "skipped",
+                            "reason": "no_consent",
+                            "message_ids": [],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     queued: int
     skipped: int
     outcomes: list[BulkOutcome]

@@ -70,7 +70,7 @@ class ReplyReceived(BaseModel):
                     "reply_id": _REPLY_ID,
                     "received_at": "2026-12-02T08:14:31Z",
                     "from": "+4791234567",
-                    "to": "+4759440000",
+                    "to": "+4790012345",
                     "text": "JA",
                     "patient_no": "10234",
                     "message_id": _MESSAGE_ID,

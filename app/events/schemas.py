@@ -152,6 +152,45 @@ class AttemptPublic(BaseModel):
 
 
 class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1c2-7e50-7d1a-9c3b-5e8f2a6b4c11",
+                    "event_id": "0193a1c2-7e4f-7d1a-9c3b-5e8f2a6b4c10",
+                    "event_type": "reply.received",
+                    "subscription_id": "0193a1d4-5e6f-7a80-b1c2-d3e4f5a6b7c8",
+                    "created_at": "2026-12-02T08:14:31Z",
+                    "status": "delivered",
+                    "attempts": [
+                        {
+                            "attempt": 1,
+                            "attempted_at": "2026-12-02T08:14:32Z",
+                            "status_code": 200,
+                            "error": None,
+                            "duration_ms": 84,
+                            "succeeded": True,
+                        }
+                    ],
+                    "next_attempt_at": None,
+                    "delivered_at": "2026-12-02T08:14:32Z",
+                    "failed_at": None,
+                    "last_error": None,
+                    "data": {
+                        "reply_id": "0193a1c2-8a10-7b22-8d4e-1f2a3b4c5d6e",
+                        "received_at": "2026-12-02T08:14:31Z",
+                        "from": "+4791234567",
+                        "to": "+4790012345",
+                        "text": "JA",
+                        "patient_no": "10234",
+                        "message_id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                        "keyword": "confirm",
+                    },
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     event_id: uuid.UUID
     event_type: EventType

@@ -15,7 +15,7 @@ class ReplyPublic(BaseModel):
                     "id": "0193a1b0-2d3e-7f40-9b5c-6d7e8f9a0b1c",
                     "received_at": "2026-12-02T08:14:31Z",
                     "from": "+4791234567",
-                    "to": "+4759440000",
+                    "to": "+4790012345",
                     "text": "JA",
                     "provider": "linkmobility",
                     "patient_no": "10234",

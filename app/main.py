@@ -1,8 +1,10 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from arq.connections import ArqRedis
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from redis.asyncio import ConnectionPool
 
 from app import __version__
@@ -17,7 +19,9 @@ from app.core.errors import install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
 from app.core.nul_guard import NulCharacterGuard
+from app.core.openapi import build_openapi, operation_id
 from app.deliveries.intake import ReportIntake
+from app.events.payloads import webhooks_spec
 from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.messages.router import router as messages_router
@@ -61,7 +65,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's files, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="Clinic SMS service",
         version=__version__,
         description=(
@@ -69,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     app.add_middleware(NulCharacterGuard)
@@ -91,6 +97,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         webhooks_router,
     ):
         app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            webhooks, schemas = webhooks_spec()
+            app.openapi_schema = build_openapi(app, webhooks, schemas)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -8,7 +8,6 @@ lost is marked sent with delivery `unknown` rather than sent again.
 """
 
 import asyncio
-import os
 import random
 import signal
 import uuid
@@ -28,28 +27,23 @@ from app.main import create_app
 from app.messages.models import Message
 from app.patients.models import Patient
 from tests.support.link_server import FakeLinkServer
-from tests.support.processes import poll, scratch_postgres_database, start_worker
+from tests.support.processes import (
+    LINK_CREDENTIALS,
+    poll,
+    postgres_scratch_database,
+    start_worker,
+)
 
 pytestmark = pytest.mark.crash
 
 MESSAGES = 2_000
 REDIS_URL = "redis://127.0.0.1:6379/13"
 ADMIN_TOKEN = "crash-admin-token"
-LINK_CREDENTIALS = {
-    "username": "user",
-    "password": "secret",
-    "platform_id": "COMMON_API",
-    "platform_partner_id": "1234",
-}
 
 
 @pytest.fixture(scope="module")
 def crash_database_url() -> Iterator[str]:
-    base = os.environ.get("TEST_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        pytest.skip("the crash test runs on PostgreSQL (TEST_DATABASE_URL)")
-    with scratch_postgres_database(base, "crash") as url:
-        yield url
+    yield from postgres_scratch_database("crash")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ sandbox deliveries included, and be sending again within 10 s of Redis's return.
 """
 
 import asyncio
-import os
 import signal
 import time
 import uuid
@@ -27,29 +26,25 @@ from app.main import create_app
 from app.messages.models import Message
 from app.patients.models import Patient
 from tests.support.link_server import FakeLinkServer
-from tests.support.processes import RedisServer, poll, scratch_postgres_database, start_worker
+from tests.support.processes import (
+    LINK_CREDENTIALS,
+    RedisServer,
+    poll,
+    postgres_scratch_database,
+    start_worker,
+)
 
 pytestmark = pytest.mark.crash
 
 ADMIN_TOKEN = "outage-admin-token"
 OUTAGE_SECONDS = 15
 WAVE = 150
-LINK_CREDENTIALS = {
-    "username": "user",
-    "password": "secret",
-    "platform_id": "COMMON_API",
-    "platform_partner_id": "1234",
-}
 NO_PAUSES = {"pause_saturday": False, "pause_sunday": False, "night_start": None, "night_end": None}
 
 
 @pytest.fixture(scope="module")
 def outage_database_url() -> Iterator[str]:
-    base = os.environ.get("TEST_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        pytest.skip("the Redis outage test runs on PostgreSQL (TEST_DATABASE_URL)")
-    with scratch_postgres_database(base, "outage") as url:
-        yield url
+    yield from postgres_scratch_database("outage")
 
 
 @pytest.fixture

@@ -51,6 +51,20 @@ class StrictModel(BaseModel):
 class AppointmentWrite(StrictModel):
     """PUT: the whole appointment as the practice system has it now."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "patient_no": "10234",
+                    "practitioner": "Tannlege Berg",
+                    "start": "2026-12-07T09:15:00+01:00",
+                    "end": "2026-12-07T09:45:00+01:00",
+                    "status": "booked",
+                }
+            ]
+        }
+    )
+
     patient_no: str = Field(min_length=1, max_length=50, description="A patient pushed before")
     practitioner: Practitioner = Field(description="[Behandler]")
     start: AppointmentTime = Field(description="With its offset, e.g. 2026-12-07T08:30:00+01:00")
@@ -78,6 +92,37 @@ class ScheduleEntry(BaseModel):
 
 
 class AppointmentPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "appointment_id": "A-2026-1203-0915",
+                    "patient_no": "10234",
+                    "practitioner": "Tannlege Berg",
+                    "start": "2026-12-03T09:15:00+01:00",
+                    "end": "2026-12-03T09:45:00+01:00",
+                    "status": "booked",
+                    "confirmation": None,
+                    "confirmation_at": None,
+                    "reminder_state": "scheduled",
+                    "reminder_skip_reason": None,
+                    "schedule": [
+                        {
+                            "kind": "reminder_1",
+                            "state": "scheduled",
+                            "reason": None,
+                            "message_ids": ["0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b"],
+                            "scheduled_for": "2026-12-02T08:00:00Z",
+                            "sent_at": None,
+                        }
+                    ],
+                    "created_at": "2026-12-01T13:06:00Z",
+                    "updated_at": "2026-12-01T13:06:00Z",
+                }
+            ]
+        }
+    )
+
     appointment_id: str
     patient_no: str
     practitioner: str
@@ -108,6 +153,8 @@ ReminderNumber = Literal[1, 2, 3]
 
 
 class ReminderRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reminders": [1]}]})
+
     reminders: list[ReminderNumber] = Field(
         min_length=1,
         max_length=3,
@@ -125,6 +172,24 @@ class ReminderOutcome(BaseModel):
 
 
 class ReminderResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcomes": [
+                        {
+                            "reminder": 1,
+                            "outcome": "queued",
+                            "reason": None,
+                            "message_ids": ["0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b"],
+                            "scheduled_for": "2026-12-02T08:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     outcomes: list[ReminderOutcome]
 
 
@@ -139,6 +204,18 @@ DayTemplate = Literal[
 
 class DayReminderRequest(StrictModel):
     """Text a day's patients now ("today's patients")."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "date": "2026-12-03",
+                    "appointment_ids": ["A-2026-1203-0915"],
+                    "template_type": "reminder_1",
+                }
+            ]
+        }
+    )
 
     date: AppointmentDay = Field(description="The day, in the clinic's time zone")
     appointment_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
@@ -160,6 +237,33 @@ class DayOutcome(BaseModel):
 
 
 class DayResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "queued": 1,
+                    "skipped": 1,
+                    "outcomes": [
+                        {
+                            "appointment_id": "A-2026-1203-0915",
+                            "patient_no": "10234",
+                            "outcome": "queued",
+                            "reason": None,
+                            "message_ids": ["0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b"],
+                        },
+                        {
+                            "appointment_id": "A-2026-1203-1000",
+                            "patient_no": "10235",
+                            "outcome": "skipped",
+                            "reason": "no_mobile",
+                            "message_ids": [],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     queued: int
     skipped: int
     outcomes: list[DayOutcome]

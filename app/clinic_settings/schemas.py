@@ -174,11 +174,57 @@ class SettingsFields(StrictModel):
 class SettingsWrite(SettingsFields):
     """PUT: the whole settings document; fields left out take their defaults."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sms_enabled": True,
+                    "provider": "linkmobility",
+                    "sender_name": "TannlBerg",
+                    "reply_number": "+4790012345",
+                    "country": "NO",
+                    "business_phone": "+4722334455",
+                    "time_zone": "Europe/Oslo",
+                    "pause_rules": {
+                        "saturday": True,
+                        "sunday": True,
+                        "night_start": "21:00:00",
+                        "night_end": "08:00:00",
+                    },
+                    "reminder_policy": "all_valid_mobile",
+                    "include_guardians": True,
+                    "price_per_segment": "0.4500",
+                    "currency": "NOK",
+                    "max_segments": 3,
+                    "reply_window_hours": 72,
+                    "confirm_keyword": "JA",
+                    "cancel_keyword": "NEI",
+                }
+            ]
+        }
+    )
+
     provider_credentials: ProviderCredentials | None = None
 
 
 class SettingsPatch(StrictModel):
     """PATCH: only the fields sent change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sender_name": "TannlBerg",
+                    "pause_rules": {
+                        "saturday": True,
+                        "sunday": True,
+                        "night_start": "21:00:00",
+                        "night_end": "08:00:00",
+                    },
+                }
+            ]
+        }
+    )
 
     sms_enabled: bool | None = None
     provider: ProviderName | None = None
@@ -205,7 +251,50 @@ class WebhookUrls(BaseModel):
 
 
 class SettingsPublic(SettingsFields):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sms_enabled": True,
+                    "provider": "linkmobility",
+                    "sender_name": "TannlBerg",
+                    "reply_number": "+4790012345",
+                    "country": "NO",
+                    "business_phone": "+4722334455",
+                    "time_zone": "Europe/Oslo",
+                    "pause_rules": {
+                        "saturday": True,
+                        "sunday": True,
+                        "night_start": "21:00:00",
+                        "night_end": "08:00:00",
+                    },
+                    "reminder_policy": "all_valid_mobile",
+                    "include_guardians": True,
+                    "price_per_segment": "0.4500",
+                    "currency": "NOK",
+                    "max_segments": 3,
+                    "reply_window_hours": 72,
+                    "confirm_keyword": "JA",
+                    "cancel_keyword": "NEI",
+                    "credentials_set": {
+                        "linkmobility": [
+                            "username",
+                            "password",
+                            "platform_id",
+                            "platform_partner_id",
+                        ],
+                        "sinch": [],
+                        "twilio": [],
+                    },
+                    "webhook_urls": {
+                        "delivery": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
+                        "inbound": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
+                    },
+                }
+            ]
+        },
+        extra="ignore",
+    )
 
     credentials_set: dict[ProviderName, list[str]] = Field(
         description="Per provider, which credential fields hold a value (values are never shown)"

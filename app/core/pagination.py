@@ -10,6 +10,7 @@ from app.core.errors import InvalidInput
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_CURSOR_LENGTH = 200
 
 
 def encode_cursor(*values: Any) -> str:

@@ -40,7 +40,18 @@ SubscriptionUrl = Annotated[str, Field(max_length=2000), AfterValidator(_check_u
 
 
 class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://journal.tannlegeberg.no/sms-events",
+                    "event_types": ["message.status_changed", "reply.received"],
+                    "description": "Journalsystemet",
+                }
+            ]
+        },
+    )
 
     url: SubscriptionUrl = Field(
         description="Where events are POSTed: https, or http to localhost/127.0.0.1/::1 only. "
@@ -52,6 +63,25 @@ class SubscriptionCreate(BaseModel):
 
 
 class SubscriptionPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1d4-5e6f-7a80-b1c2-d3e4f5a6b7c8",
+                    "url": "https://journal.tannlegeberg.no/sms-events",
+                    "event_types": ["message.status_changed", "reply.received"],
+                    "description": "Journalsystemet",
+                    "created_at": "2026-12-01T13:10:00Z",
+                    "active": True,
+                    "disabled_at": None,
+                    "disabled_reason": None,
+                    "consecutive_failures": 0,
+                    "previous_secret_expires_at": None,
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     url: str
     event_types: list[EventType]
@@ -93,10 +123,41 @@ SECRET_DESCRIPTION = (
 
 
 class SubscriptionCreated(SubscriptionPublic):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1d4-5e6f-7a80-b1c2-d3e4f5a6b7c8",
+                    "url": "https://journal.tannlegeberg.no/sms-events",
+                    "event_types": ["message.status_changed", "reply.received"],
+                    "description": "Journalsystemet",
+                    "created_at": "2026-12-01T13:10:00Z",
+                    "active": True,
+                    "disabled_at": None,
+                    "disabled_reason": None,
+                    "consecutive_failures": 0,
+                    "previous_secret_expires_at": None,
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwx0uEPl2BRKo=",
+                }
+            ]
+        }
+    )
+
     secret: str = Field(description=SECRET_DESCRIPTION)
 
 
 class SecretRotated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "secret": "whsec_3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                    "previous_secret_expires_at": "2026-12-02T13:10:00Z",
+                }
+            ]
+        }
+    )
+
     secret: str = Field(description=SECRET_DESCRIPTION)
     previous_secret_expires_at: datetime = Field(
         description="Until then deliveries are signed with the new secret and the old one, "
@@ -122,6 +183,45 @@ class AttemptPublic(BaseModel):
 
 
 class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1c2-7e50-7d1a-9c3b-5e8f2a6b4c11",
+                    "event_id": "0193a1c2-7e4f-7d1a-9c3b-5e8f2a6b4c10",
+                    "event_type": "reply.received",
+                    "subscription_id": "0193a1d4-5e6f-7a80-b1c2-d3e4f5a6b7c8",
+                    "created_at": "2026-12-02T08:14:31Z",
+                    "status": "delivered",
+                    "attempts": [
+                        {
+                            "attempt": 1,
+                            "attempted_at": "2026-12-02T08:14:32Z",
+                            "status_code": 200,
+                            "error": None,
+                            "duration_ms": 84,
+                            "succeeded": True,
+                        }
+                    ],
+                    "next_attempt_at": None,
+                    "delivered_at": "2026-12-02T08:14:32Z",
+                    "failed_at": None,
+                    "last_error": None,
+                    "data": {
+                        "reply_id": "0193a1c2-8a10-7b22-8d4e-1f2a3b4c5d6e",
+                        "received_at": "2026-12-02T08:14:31Z",
+                        "from": "+4791234567",
+                        "to": "+4790012345",
+                        "text": "JA",
+                        "patient_no": "10234",
+                        "message_id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                        "keyword": "confirm",
+                    },
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     event_id: uuid.UUID
     event_type: EventType

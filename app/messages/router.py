@@ -33,7 +33,17 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=MessagesCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessagesCreated,
+    responses={
+        409: {
+            "description": "SMS is switched off, the appointment is cancelled or has started, "
+            "or a request with this Idempotency-Key is still being handled"
+        }
+    },
+)
 async def create_message(
     body: MessageCreate,
     request: Request,
@@ -68,7 +78,16 @@ async def create_message(
     )
 
 
-@router.post("/bulk", response_model=BulkResult)
+@router.post(
+    "/bulk",
+    response_model=BulkResult,
+    responses={
+        409: {
+            "description": "SMS is switched off, or a request with this Idempotency-Key is "
+            "still being handled"
+        }
+    },
+)
 async def create_bulk(
     body: BulkMessageCreate,
     request: Request,

@@ -56,6 +56,17 @@ class MessageContent(StrictModel):
 
 
 class MessageCreate(MessageContent):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "patient_no": "10234",
+                    "text": "Hei Kari! Husk timen din hos Tannlege Berg i morgen kl. 09.15.",
+                }
+            ]
+        }
+    )
+
     patient_no: str | None = Field(default=None, max_length=50)
     to: str | None = Field(default=None, description="A bare number instead of a patient")
 
@@ -67,10 +78,56 @@ class MessageCreate(MessageContent):
 
 
 class BulkMessageCreate(MessageContent):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"patient_nos": ["10234", "10235"], "template_type": "recall"}]
+        }
+    )
+
     patient_nos: list[str] = Field(min_length=1, max_length=MAX_BULK_RECIPIENTS)
 
 
 class MessagePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                    "status": "sent",
+                    "status_code": "S",
+                    "type": "reminder_1",
+                    "patient_no": "10234",
+                    "patient_name": "Kari Nordmann",
+                    "recipient_role": "patient",
+                    "recipient_name": "Kari Nordmann",
+                    "to": "+4791234567",
+                    "practitioner": "Tannlege Berg",
+                    "appointment_id": "A-2026-1203-0915",
+                    "allow_reply": True,
+                    "failure_reason": None,
+                    "failure_detail": None,
+                    "delivery": "delivered",
+                    "created_at": "2026-12-01T13:05:12Z",
+                    "send_after": "2026-12-02T08:00:00Z",
+                    "scheduled_for": "2026-12-02T08:00:00Z",
+                    "sent_at": "2026-12-02T08:00:04Z",
+                    "delivered_at": "2026-12-02T08:00:09Z",
+                    "answered_at": None,
+                    "cancelled_at": None,
+                    "expires_at": "2026-12-03T08:15:00Z",
+                    "text": (
+                        "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember kl. 09:15. "
+                        "Svar JA for å bekrefte eller NEI for å avbestille."
+                    ),
+                    "encoding": "UCS-2",
+                    "segments": 2,
+                    "cost": {"amount": "0.90", "currency": "NOK"},
+                    "erased": False,
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     status: MessageStatus
     status_code: Literal["V", "S", "SB", "F", "A"]
@@ -156,6 +213,31 @@ class BulkOutcome(BaseModel):
 
 
 class BulkResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "queued": 1,
+                    "skipped": 1,
+                    "outcomes": [
+                        {
+                            "patient_no": "10234",
+                            "outcome": "queued",
+                            "reason": None,
+                            "message_ids": ["0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b"],
+                        },
+                        {
+                            "patient_no": "10235",
+                            "outcome": "skipped",
+                            "reason": "no_consent",
+                            "message_ids": [],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     queued: int
     skipped: int
     outcomes: list[BulkOutcome]

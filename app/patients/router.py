@@ -4,6 +4,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep
+from app.core.pagination import MAX_CURSOR_LENGTH
 from app.patients import followups, service
 from app.patients.schemas import (
     DEFAULT_PAGE_SIZE,
@@ -31,6 +32,7 @@ PatientNo = Annotated[
     "/{patient_no}",
     responses={
         status.HTTP_201_CREATED: {"model": PatientPublic, "description": "Created"},
+        status.HTTP_409_CONFLICT: {"description": "Saved by another request at the same time"},
     },
 )
 async def put_patient(
@@ -76,7 +78,8 @@ async def list_patients(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+        str | None,
+        Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page"),
     ] = None,
 ) -> PatientList:
     """The clinic's patients ordered by patient number."""

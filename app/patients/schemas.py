@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 MAX_GUARDIANS = 2
 MAX_PATIENT_NO_LENGTH = 50
@@ -48,6 +49,19 @@ class GuardianWrite(StrictModel):
 class PatientWrite(StrictModel):
     """PUT: the whole patient; fields left out take their defaults."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "first_name": "Kari",
+                    "last_name": "Nordmann",
+                    "mobile": "+4791234567",
+                    "wants_sms": True,
+                }
+            ]
+        }
+    )
+
     first_name: Name
     last_name: Name
     mobile: MobileInput = None
@@ -83,7 +97,25 @@ class RecallStatus(BaseModel):
     delivered_at: datetime | None
 
 
+PATIENT_EXAMPLE: JsonDict = {
+    "patient_no": "10234",
+    "first_name": "Kari",
+    "last_name": "Nordmann",
+    "mobile": "+4791234567",
+    "textable": True,
+    "not_textable_reason": None,
+    "wants_sms": True,
+    "guardians": [],
+    "opted_out": False,
+    "opted_out_at": None,
+    "created_at": "2026-12-01T13:05:12Z",
+    "updated_at": "2026-12-01T13:05:12Z",
+}
+
+
 class PatientPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PATIENT_EXAMPLE]})
+
     patient_no: str
     first_name: str
     last_name: str
@@ -102,6 +134,23 @@ class PatientPublic(BaseModel):
 
 class PatientDetail(PatientPublic):
     """One patient, as GET /v1/patients/{patient_no} shows it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **PATIENT_EXAMPLE,
+                    "recall": {
+                        "state": "delivered",
+                        "message_id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                        "created_at": "2026-11-02T09:00:00Z",
+                        "sent_at": "2026-11-02T09:00:03Z",
+                        "delivered_at": "2026-11-02T09:00:08Z",
+                    },
+                }
+            ]
+        }
+    )
 
     recall: RecallStatus | None = Field(
         description="The latest recall message (`recall` template); null if none was made"

@@ -43,6 +43,22 @@ class ReminderRulesWrite(StrictModel):
     """PUT: the whole rule set; parts left out take their defaults. Enabled reminders must be
     in order: reminder 1 goes earliest (the most hours before), reminder 3 latest."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reminder_1": {"enabled": True, "hours_before": 24, "min_lead_hours": 2},
+                    "reminder_2": {"enabled": True, "hours_before": 4, "min_lead_hours": 2},
+                    "reminder_3": {"enabled": False, "hours_before": 2, "min_lead_hours": 2},
+                    "booking_confirmation": True,
+                    "cancellation_confirmation": True,
+                    "thank_you": {"enabled": False, "hours_after": 2},
+                    "recall": {"enabled": True, "interval_months": 12, "template_type": "recall"},
+                }
+            ]
+        }
+    )
+
     reminder_1: ReminderRule = ReminderRule(enabled=True, hours_before=24)
     reminder_2: ReminderRule = ReminderRule(enabled=False, hours_before=4)
     reminder_3: ReminderRule = ReminderRule(enabled=False, hours_before=2)
@@ -57,4 +73,21 @@ class ReminderRulesWrite(StrictModel):
 
 
 class ReminderRulesPublic(ReminderRulesWrite):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reminder_1": {"enabled": True, "hours_before": 24, "min_lead_hours": 2},
+                    "reminder_2": {"enabled": True, "hours_before": 4, "min_lead_hours": 2},
+                    "reminder_3": {"enabled": False, "hours_before": 2, "min_lead_hours": 2},
+                    "booking_confirmation": True,
+                    "cancellation_confirmation": True,
+                    "thank_you": {"enabled": False, "hours_after": 2},
+                    "recall": {"enabled": True, "interval_months": 12, "template_type": "recall"},
+                    "updated_at": "2026-12-01T13:02:00Z",
+                }
+            ]
+        }
+    )
+
     updated_at: datetime | None = Field(description="Null while the clinic has the defaults")

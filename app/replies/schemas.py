@@ -8,7 +8,27 @@ from app.replies.models import Reply
 
 
 class ReplyPublic(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a1b0-2d3e-7f40-9b5c-6d7e8f9a0b1c",
+                    "received_at": "2026-12-02T08:14:31Z",
+                    "from": "+4791234567",
+                    "to": "+4790012345",
+                    "text": "JA",
+                    "provider": "linkmobility",
+                    "patient_no": "10234",
+                    "message_id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+                    "keyword": "confirm",
+                    "read": False,
+                    "follow_up": False,
+                    "erased": False,
+                }
+            ]
+        },
+        populate_by_name=True,
+    )
 
     id: uuid.UUID
     received_at: datetime
@@ -52,7 +72,9 @@ class ReplyList(BaseModel):
 
 
 class ReplyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"read": True, "follow_up": False}]}
+    )
 
     read: bool | None = None
     follow_up: bool | None = None

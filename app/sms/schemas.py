@@ -18,7 +18,12 @@ SmsText = Annotated[
 
 
 class AnalyzeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"text": "Hei Kari! Husk timen hos Tannlege Berg torsdag kl. 09:15."}]
+        },
+        extra="forbid",
+    )
 
     text: SmsText
 
@@ -30,6 +35,30 @@ class Cost(BaseModel):
 
 class TextAnalysisPublic(BaseModel):
     """How a text goes out as SMS: encoding, length, segments and what it costs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "encoding": "GSM-7",
+                    "length": 96,
+                    "segments": 1,
+                    "parts": [
+                        (
+                            "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
+                            "kl. 09:15. Svar JA for a bekrefte."
+                        )
+                    ],
+                    "ucs2_characters": [],
+                    "non_bmp_characters": [],
+                    "first_ucs2_position": None,
+                    "cost": {"amount": "0.45", "currency": "NOK"},
+                    "max_segments": 3,
+                    "exceeds_max_segments": False,
+                }
+            ]
+        }
+    )
 
     encoding: Encoding = Field(
         description="GSM-7 when every character is in GSM 03.38 (basic or extension), else UCS-2"

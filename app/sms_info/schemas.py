@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.clinic_settings.schemas import PauseRules
 from app.sms.schemas import Cost
@@ -46,6 +46,46 @@ class WorkerInfo(BaseModel):
 
 
 class SmsInfo(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sms_enabled": True,
+                    "provider": "linkmobility",
+                    "time_zone": "Europe/Oslo",
+                    "sent": {
+                        "today": {
+                            "messages": 41,
+                            "segments": 52,
+                            "cost": {"amount": "23.40", "currency": "NOK"},
+                        },
+                        "this_month": {
+                            "messages": 612,
+                            "segments": 790,
+                            "cost": {"amount": "355.50", "currency": "NOK"},
+                        },
+                        "total": {
+                            "messages": 8120,
+                            "segments": 10344,
+                            "cost": {"amount": "4654.80", "currency": "NOK"},
+                        },
+                    },
+                    "last_sent_at": "2026-12-02T08:00:04Z",
+                    "last_received_at": "2026-12-02T08:14:31Z",
+                    "last_error": None,
+                    "last_result": None,
+                    "worker": None,
+                    "pause_rules": {
+                        "saturday": True,
+                        "sunday": True,
+                        "night_start": "21:00:00",
+                        "night_end": "08:00:00",
+                    },
+                }
+            ]
+        }
+    )
+
     sms_enabled: bool
     provider: str
     time_zone: str

@@ -36,6 +36,20 @@ class StrictModel(BaseModel):
 
 
 class TemplateWrite(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": (
+                        "Hei [Fornavn]! Husk timen hos [Behandler] [Tidspunkt]. Svar "
+                        "JA for å bekrefte eller NEI for å avbestille."
+                    ),
+                    "allow_reply": True,
+                }
+            ]
+        }
+    )
+
     text: TemplateText
     allow_reply: bool = Field(
         description="Reply-able: sent from the clinic's reply number rather than its sender name"
@@ -56,6 +70,12 @@ class MergeValues(StrictModel):
 
 
 class PreviewRequest(StrictModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"patient_no": "10234", "appointment_id": "A-2026-1203-0915"}]
+        }
+    )
+
     text: TemplateText | None = Field(
         default=None, description="Preview this (unsaved) text instead of the saved one"
     )
@@ -80,6 +100,42 @@ class TemplateWarning(BaseModel):
 
 
 class TemplatePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "reminder_1",
+                    "text": (
+                        "Hei [Fornavn]! Husk timen hos [Behandler] [Tidspunkt]. Svar "
+                        "JA for a bekrefte."
+                    ),
+                    "allow_reply": True,
+                    "is_default": False,
+                    "merge_fields": ["Fornavn", "Behandler", "Tidspunkt"],
+                    "updated_at": "2026-12-01T13:00:00Z",
+                    "analysis": {
+                        "encoding": "GSM-7",
+                        "length": 96,
+                        "segments": 1,
+                        "parts": [
+                            (
+                                "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
+                                "kl. 09:15. Svar JA for a bekrefte."
+                            )
+                        ],
+                        "ucs2_characters": [],
+                        "non_bmp_characters": [],
+                        "first_ucs2_position": None,
+                        "cost": {"amount": "0.45", "currency": "NOK"},
+                        "max_segments": 3,
+                        "exceeds_max_segments": False,
+                    },
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
     type: TemplateType
     text: str
     allow_reply: bool
@@ -97,6 +153,47 @@ class TemplateList(BaseModel):
 
 
 class TemplatePreview(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "reminder_1",
+                    "template_text": (
+                        "Hei [Fornavn]! Husk timen hos [Behandler] [Tidspunkt]. Svar "
+                        "JA for a bekrefte."
+                    ),
+                    "text": (
+                        "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
+                        "kl. 09:15. Svar JA for a bekrefte."
+                    ),
+                    "values": {
+                        "Fornavn": "Kari",
+                        "Behandler": "Tannlege Berg",
+                        "Tidspunkt": "torsdag 3. desember kl. 09:15",
+                    },
+                    "analysis": {
+                        "encoding": "GSM-7",
+                        "length": 96,
+                        "segments": 1,
+                        "parts": [
+                            (
+                                "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
+                                "kl. 09:15. Svar JA for a bekrefte."
+                            )
+                        ],
+                        "ucs2_characters": [],
+                        "non_bmp_characters": [],
+                        "first_ucs2_position": None,
+                        "cost": {"amount": "0.45", "currency": "NOK"},
+                        "max_segments": 3,
+                        "exceeds_max_segments": False,
+                    },
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
     type: TemplateType
     template_text: str = Field(description="The template text that was rendered")
     text: str = Field(description="The rendered message")

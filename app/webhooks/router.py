@@ -8,7 +8,7 @@ retry non-2xx answers for up to two days), reports for messages we do not know i
 import logging
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import Problem
@@ -30,11 +30,19 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 
 class DeliveryAcknowledged(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"received": 2, "stored": 2}]})
+
     received: int = Field(description="Reports in the body")
     stored: int = Field(description="Reports new to us (a repeat is stored once)")
 
 
 class InboundAcknowledged(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"stored": True, "reply_id": "0193a1b0-2d3e-7f40-9b5c-6d7e8f9a0b1c"}]
+        }
+    )
+
     stored: bool = Field(description="False for a repeat of an SMS already stored")
     reply_id: str | None
 

@@ -1,5 +1,5 @@
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import FixedClock
 from app.core.config import Settings
 from app.main import create_app
-from app.worker.models import WorkerStatus
+from tests.support.workers import record_beat
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -18,28 +18,10 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def _worker_beat(
-    sessionmaker: async_sessionmaker[AsyncSession], at: datetime, host: str = "worker-1"
-) -> None:
-    async with sessionmaker() as session, session.begin():
-        session.add(
-            WorkerStatus(
-                worker_id=f"{host}:1:abc",
-                version="test",
-                host=host,
-                pid=1,
-                mode="sqlite",
-                sweep_interval_seconds=20,
-                started_at=at,
-                last_beat_at=at,
-            )
-        )
-
-
 async def test_readyz_with_database_redis_and_a_worker(
     client: httpx.AsyncClient, clock: FixedClock, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await _worker_beat(sessionmaker, clock.now() - timedelta(seconds=5))
+    await record_beat(sessionmaker, host="worker-1", at=clock.now() - timedelta(seconds=5))
     response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {
@@ -63,8 +45,8 @@ async def test_readyz_fails_when_the_newest_heartbeat_is_too_old(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     limit = settings.worker_dead_after_seconds
-    await _worker_beat(sessionmaker, clock.now() - timedelta(seconds=limit + 1), "old")
-    await _worker_beat(sessionmaker, clock.now() - timedelta(seconds=limit), "newest")
+    await record_beat(sessionmaker, host="old", at=clock.now() - timedelta(seconds=limit + 1))
+    await record_beat(sessionmaker, host="newest", at=clock.now() - timedelta(seconds=limit))
     assert (await client.get("/readyz")).status_code == 200
     clock.advance(seconds=1)
     response = await client.get("/readyz")

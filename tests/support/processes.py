@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -21,6 +22,21 @@ from app.core.config import Settings
 from app.core.db import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+LINK_CREDENTIALS = {
+    "username": "user",
+    "password": "secret",
+    "platform_id": "COMMON_API",
+    "platform_partner_id": "1234",
+}
+
+
+def postgres_scratch_database(prefix: str) -> Iterator[str]:
+    """For a module fixture: a scratch database beside TEST_DATABASE_URL's, or a skip."""
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        pytest.skip(f"the {prefix} test runs on PostgreSQL (TEST_DATABASE_URL)")
+    with scratch_postgres_database(base, prefix) as url:
+        yield url
 
 
 @contextmanager

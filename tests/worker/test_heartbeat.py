@@ -14,6 +14,7 @@ from app.events.targets import check_public_target
 from app.worker.__main__ import check_local_worker
 from app.worker.models import WorkerStatus
 from app.worker.settings import WorkerSettings, heartbeat, shutdown, startup
+from tests.support.workers import record_beat
 
 
 async def _statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> list[WorkerStatus]:
@@ -119,20 +120,8 @@ async def test_the_container_check_reads_this_hosts_newest_heartbeat(
         socket.gethostname(): now - timedelta(seconds=settings.worker_dead_after_seconds + 30),
         "another-host": now,
     }
-    async with sessionmaker() as session, session.begin():
-        for host, beat in beats.items():
-            session.add(
-                WorkerStatus(
-                    worker_id=f"{host}:1",
-                    version="test",
-                    host=host,
-                    pid=1,
-                    mode="sqlite",
-                    sweep_interval_seconds=20,
-                    started_at=beat,
-                    last_beat_at=beat,
-                )
-            )
+    for host, beat in beats.items():
+        await record_beat(sessionmaker, host=host, at=beat)
     assert await check_local_worker(settings) == 1, "another host's worker does not count"
     async with sessionmaker() as session, session.begin():
         status = await session.get(WorkerStatus, f"{socket.gethostname()}:1")

@@ -229,3 +229,50 @@ class TestSignatureChecks:
         assert response.status_code == 200
         assert response.json() == {"received": 1, "stored": 0}
         assert await stored_count(sessionmaker) == 0
+
+
+def inbound(body: str = "JA") -> dict[str, str]:
+    return {
+        "AccountSid": "AC1",
+        "MessageSid": "SM0123456789abcdef",
+        "From": "+4791234567",
+        "To": "+4790000000",
+        "Body": body,
+    }
+
+
+class TestUnstorableFields:
+    """Signed, so the signature check passes: the field itself must be refused (PostgreSQL
+    cannot store a NUL, nor our columns an endless id)."""
+
+    @pytest.mark.parametrize("field", ["MessageSid", "MessageStatus", "ErrorCode", "From", "To"])
+    @pytest.mark.parametrize("value", ["de\x00livered", "x" * 100_000], ids=["nul", "long"])
+    async def test_a_report_field_is_400_and_nothing_is_stored(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        field: str,
+        value: str,
+    ) -> None:
+        await configure_twilio(client, clinic)
+        path = await webhook_path(client, clinic, "twilio", "delivery")
+        form = {**callback("x", "undelivered", "30003"), field: value}
+        form.pop("SmsSid" if field == "MessageSid" else "SmsStatus")
+        if field in ("From", "To"):
+            path = await webhook_path(client, clinic, "twilio", "inbound")
+            form = {**inbound(), field: value}
+        response = await post_signed(client, path, form)
+        assert response.status_code == 400, response.text
+        assert field in response.json()["detail"]
+        assert await stored_count(sessionmaker) == 0
+
+    @pytest.mark.parametrize("value", ["J\x00A", "x" * 1601], ids=["nul", "long"])
+    async def test_an_inbound_body_is_400(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, value: str
+    ) -> None:
+        await configure_twilio(client, clinic)
+        path = await webhook_path(client, clinic, "twilio", "inbound")
+        response = await post_signed(client, path, inbound(value))
+        assert response.status_code == 400, response.text
+        assert "Body" in response.json()["detail"]

@@ -2,7 +2,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arq.connections import ArqRedis
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import ConnectionPool
 
 from app import __version__
@@ -15,7 +15,9 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
+from app.core.methods import AllowedMethods
 from app.core.nul_guard import NulCharacterGuard
+from app.core.query_params import refuse_unknown_query_parameters
 from app.deliveries.intake import ReportIntake
 from app.events.router import router as events_router
 from app.health.router import router as health_router
@@ -67,8 +69,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unknown_query_parameters)],
     )
     install_error_handlers(app)
+    app.add_middleware(AllowedMethods)
     app.add_middleware(NulCharacterGuard)
     app.add_middleware(RequestLogMiddleware)
     # Outermost: delivery reports skip the framework's per-request cost (see the module).

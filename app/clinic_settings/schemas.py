@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -88,7 +89,8 @@ def _check_local_time(value: object) -> object:
 LocalTime = Annotated[
     time,
     BeforeValidator(_check_local_time),
-    Field(json_schema_extra={"pattern": _LOCAL_TIME_PATTERN}),
+    # Not `format: time`: that is RFC 3339's full-time, which requires an offset.
+    WithJsonSchema({"type": "string", "pattern": _LOCAL_TIME_PATTERN}),
 ]
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]

@@ -213,6 +213,7 @@ class TestBadInput:
         for name in ("night_start", "night_end"):
             (local_time,) = [s for s in rules[name]["anyOf"] if s.get("type") == "string"]
             assert local_time["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+            assert "format" not in local_time  # format: time requires an offset
 
     async def test_malformed_json_is_422(
         self, client: httpx.AsyncClient, clinic: ClinicAccess

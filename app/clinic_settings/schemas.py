@@ -81,6 +81,9 @@ def _check_reply_keyword(value: str) -> str:
 
 
 def _check_local_time(value: object) -> object:
+    # A number would be read as seconds since midnight UTC: an offset again.
+    if value is not None and not isinstance(value, str | time):
+        raise ValueError("a local time HH:MM or HH:MM:SS in the clinic's time zone, no offset")
     if isinstance(value, str) and not re.fullmatch(_LOCAL_TIME_PATTERN, value):
         raise ValueError("a local time HH:MM or HH:MM:SS in the clinic's time zone, no offset")
     return value

@@ -170,6 +170,7 @@ BAD_VALUES = [
     ("pause_rules", {"night_start": "21:00:00Z", "night_end": "08:00"}, "pause_rules.night_start"),
     ("pause_rules", {"night_start": "21:00", "night_end": "08:00+01:00"}, "pause_rules.night_end"),
     ("pause_rules", {"night_start": "21:00:00.5", "night_end": "08:00"}, "pause_rules.night_start"),
+    ("pause_rules", {"night_start": "21:00", "night_end": 0}, "pause_rules.night_end"),
     ("pause_rules", None, "pause_rules"),
     ("provider_credentials", {"sinch": {"password": "x"}}, "provider_credentials.sinch.password"),
     ("colour", "blue", "colour"),

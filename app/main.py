@@ -3,7 +3,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from arq.connections import ArqRedis
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from redis.asyncio import ConnectionPool
 
@@ -18,8 +18,10 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
+from app.core.methods import AllowedMethods
 from app.core.nul_guard import NulCharacterGuard
 from app.core.openapi import build_openapi, operation_id
+from app.core.query_params import refuse_unknown_query_parameters
 from app.deliveries.intake import ReportIntake
 from app.events.payloads import webhooks_spec
 from app.events.router import router as events_router
@@ -75,8 +77,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ),
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        dependencies=[Depends(refuse_unknown_query_parameters)],
     )
     install_error_handlers(app)
+    app.add_middleware(AllowedMethods)
     app.add_middleware(NulCharacterGuard)
     app.add_middleware(RequestLogMiddleware)
     # Outermost: delivery reports skip the framework's per-request cost (see the module).

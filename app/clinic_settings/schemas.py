@@ -9,9 +9,11 @@ from zoneinfo import available_timezones
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -20,6 +22,8 @@ from app.core.phones import InvalidPhoneNumber, is_supported_country, parse_phon
 from app.replies.keywords import RESERVED_WORDS, is_keyword_word
 
 _SENDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,10}")
+# Pause times are the clinic's wall clock: HH:MM or HH:MM:SS, with no offset.
+_LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 
 class ProviderName(StrEnum):
@@ -76,6 +80,21 @@ def _check_reply_keyword(value: str) -> str:
     return word.upper()
 
 
+def _check_local_time(value: object) -> object:
+    # A number would be read as seconds since midnight UTC: an offset again.
+    if value is not None and not isinstance(value, str | time):
+        raise ValueError("a local time HH:MM or HH:MM:SS in the clinic's time zone, no offset")
+    if isinstance(value, str) and not re.fullmatch(_LOCAL_TIME_PATTERN, value):
+        raise ValueError("a local time HH:MM or HH:MM:SS in the clinic's time zone, no offset")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_check_local_time),
+    # Not `format: time`: that is RFC 3339's full-time, which requires an offset.
+    WithJsonSchema({"type": "string", "pattern": _LOCAL_TIME_PATTERN}),
+]
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 SenderName = Annotated[str, AfterValidator(_check_sender_name)]
@@ -90,8 +109,10 @@ class StrictModel(BaseModel):
 class PauseRules(StrictModel):
     saturday: bool = True
     sunday: bool = True
-    night_start: time | None = Field(default=time(21, 0), description="Local time; null = none")
-    night_end: time | None = Field(default=time(8, 0), description="Local time; null = none")
+    night_start: LocalTime | None = Field(
+        default=time(21, 0), description="Local time; null = none"
+    )
+    night_end: LocalTime | None = Field(default=time(8, 0), description="Local time; null = none")
 
     @model_validator(mode="after")
     def _night_window_is_whole(self) -> Self:

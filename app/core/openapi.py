@@ -155,6 +155,8 @@ def _document_errors(operation: Schema, errors: set[int]) -> None:
             del responses[status]
     for code in sorted(errors):
         declared = responses.get(str(code), {})
+        if code >= 500 and "content" in declared:
+            continue  # a 5xx with a body of its own (/readyz's Readiness), not a problem
         description = declared.get("description", "Validation Error")
         if description == "Validation Error":  # FastAPI's default
             description = ERROR_DESCRIPTIONS[code]

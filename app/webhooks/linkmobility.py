@@ -12,6 +12,7 @@ from app.messages.models import DeliveryState
 from app.replies.service import InboundSms
 from app.webhooks.parsing import (
     LARGEST_INTEGER,
+    PHONE_NUMBER_LENGTH,
     MalformedWebhook,
     json_body,
     json_object,
@@ -130,7 +131,7 @@ def parse_inbound(body: bytes) -> InboundSms:
         raise MalformedWebhook("`content` is missing or not an object")
     return InboundSms(
         provider_message_id=required_text(data, "messageId"),
-        sender=required_text(data, "source"),
-        recipient=optional_text(data, "destination"),
+        sender=required_text(data, "source", PHONE_NUMBER_LENGTH),
+        recipient=optional_text(data, "destination", PHONE_NUMBER_LENGTH),
         text=message_text(content, "userData"),
     )

@@ -57,9 +57,19 @@ _INTEGER = re.compile(r"-?[0-9]{1,9}")
 LARGEST_INTEGER = 2**31 - 1
 
 
-def _storable(value: str, key: str) -> str:
-    """Text a database takes: no NUL (PostgreSQL refuses it) and no lone surrogate (no
-    UTF-8 for it), which JSON escapes can carry."""
+# Provider ids, statuses and numbers are short (a Twilio SID is 34 characters, a LINK id
+# with its `$n` part suffix fits the 120 of our columns); an SMS text is at most 1,600
+# (Twilio's limit, ten concatenated parts for the others).
+SHORT_TEXT_LENGTH = 100
+PHONE_NUMBER_LENGTH = 32
+MESSAGE_TEXT_LENGTH = 1600
+
+
+def storable_text(value: str, key: str, max_length: int) -> str:
+    """Text a database takes: no NUL (PostgreSQL refuses it), no lone surrogate (no
+    UTF-8 for it), which JSON escapes can carry, and no longer than its column."""
+    if len(value) > max_length:
+        raise MalformedWebhook(f"`{key}` is longer than {max_length} characters")
     if "\x00" in value:
         raise MalformedWebhook(f"`{key}` holds a NUL character")
     try:
@@ -69,20 +79,24 @@ def _storable(value: str, key: str) -> str:
     return value
 
 
-def required_text(data: Mapping[str, Any], key: str) -> str:
+def required_text(data: Mapping[str, Any], key: str, max_length: int = SHORT_TEXT_LENGTH) -> str:
     value = data.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise MalformedWebhook(f"`{key}` is missing or not a string")
-    return _storable(value.strip(), key)
+    return storable_text(value.strip(), key, max_length)
 
 
-def optional_text(data: Mapping[str, Any], key: str) -> str | None:
+def optional_text(
+    data: Mapping[str, Any], key: str, max_length: int = SHORT_TEXT_LENGTH
+) -> str | None:
     value = data.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return _storable(value.strip(), key) or None if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    return storable_text(value.strip(), key, max_length) or None
 
 
 def message_text(data: Mapping[str, Any], key: str) -> str:
@@ -90,7 +104,7 @@ def message_text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         raise MalformedWebhook(f"`{key}` is missing or not a string")
-    return _storable(value, key)
+    return storable_text(value, key, MESSAGE_TEXT_LENGTH)
 
 
 def required_int(data: Mapping[str, Any], key: str) -> int:

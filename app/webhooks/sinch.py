@@ -11,6 +11,7 @@ from app.deliveries.reports import ParsedReport
 from app.messages.models import DeliveryState
 from app.replies.service import InboundSms
 from app.webhooks.parsing import (
+    PHONE_NUMBER_LENGTH,
     MalformedWebhook,
     json_object,
     message_text,
@@ -20,6 +21,9 @@ from app.webhooks.parsing import (
     required_text,
     timestamp,
 )
+
+# A status with its code (`Delivered/0`) is a report's 40-character status code.
+STATUS_LENGTH = 24
 
 # Sinch "Delivery report statuses": Queued and Dispatched are on the way; the rest final.
 STATUSES: Mapping[str, DeliveryState] = {
@@ -70,7 +74,7 @@ def _detail(status: str, code: int) -> str:
 
 
 def _recipient_report(data: Mapping[str, Any]) -> ParsedReport:
-    status = required_text(data, "status")
+    status = required_text(data, "status", STATUS_LENGTH)
     code = required_int(data, "code")
     return ParsedReport(
         external_id=required_text(data, "batch_id"),
@@ -90,7 +94,7 @@ def _summary_reports(data: Mapping[str, Any]) -> list[ParsedReport]:
         raise MalformedWebhook("`statuses` is missing or not a list of objects")
     reports = []
     for entry in statuses:
-        status, code = required_text(entry, "status"), required_int(entry, "code")
+        status, code = required_text(entry, "status", STATUS_LENGTH), required_int(entry, "code")
         reports.append(
             ParsedReport(
                 external_id=batch_id,
@@ -121,7 +125,7 @@ def parse_inbound(body: bytes) -> InboundSms | None:
         return None
     return InboundSms(
         provider_message_id=required_text(data, "id"),
-        sender=required_text(data, "from"),
-        recipient=optional_text(data, "to"),
+        sender=required_text(data, "from", PHONE_NUMBER_LENGTH),
+        recipient=optional_text(data, "to", PHONE_NUMBER_LENGTH),
         text=message_text(data, "body"),
     )

@@ -12,7 +12,15 @@ from urllib.parse import urlsplit, urlunsplit
 from app.deliveries.reports import ParsedReport
 from app.messages.models import DeliveryState
 from app.replies.service import InboundSms
-from app.webhooks.parsing import MalformedWebhook, form_fields, our_message_id
+from app.webhooks.parsing import (
+    MESSAGE_TEXT_LENGTH,
+    PHONE_NUMBER_LENGTH,
+    SHORT_TEXT_LENGTH,
+    MalformedWebhook,
+    form_fields,
+    our_message_id,
+    storable_text,
+)
 
 MESSAGE_ID_PARAMETER = "message_id"
 
@@ -51,9 +59,19 @@ ERROR_CODES: Mapping[str, str] = {
 }
 
 
-def _first(fields: Iterable[tuple[str, str]], *names: str) -> str | None:
+# A status with its error code (`undelivered/30003`) is a report's 40-character status code.
+_STATUS_LENGTH = 24
+_ERROR_CODE_LENGTH = 10
+
+
+def _first(
+    fields: Iterable[tuple[str, str]], *names: str, max_length: int = SHORT_TEXT_LENGTH
+) -> str | None:
     values = dict(fields)
-    return next((values[name].strip() for name in names if values.get(name, "").strip()), None)
+    for name in names:
+        if value := values.get(name, "").strip():
+            return storable_text(value, name, max_length)
+    return None
 
 
 def _detail(status: str, error_code: str | None) -> str:
@@ -66,10 +84,10 @@ def _detail(status: str, error_code: str | None) -> str:
 def parse_delivery(body: bytes, query: Mapping[str, str]) -> list[ParsedReport]:
     fields = form_fields(body)
     sid = _first(fields, "MessageSid", "SmsSid")
-    status = _first(fields, "MessageStatus", "SmsStatus")
+    status = _first(fields, "MessageStatus", "SmsStatus", max_length=_STATUS_LENGTH)
     if sid is None or status is None:
         raise MalformedWebhook("`MessageSid` and `MessageStatus` are required")
-    error_code = _first(fields, "ErrorCode")
+    error_code = _first(fields, "ErrorCode", max_length=_ERROR_CODE_LENGTH)
     return [
         ParsedReport(
             external_id=sid,
@@ -84,14 +102,14 @@ def parse_delivery(body: bytes, query: Mapping[str, str]) -> list[ParsedReport]:
 def parse_inbound(body: bytes) -> InboundSms:
     fields = form_fields(body)
     sid = _first(fields, "MessageSid", "SmsSid")
-    sender = _first(fields, "From")
+    sender = _first(fields, "From", max_length=PHONE_NUMBER_LENGTH)
     if sid is None or sender is None:
         raise MalformedWebhook("`MessageSid` and `From` are required")
     return InboundSms(
         provider_message_id=sid,
         sender=sender,
-        recipient=_first(fields, "To"),
-        text=dict(fields).get("Body", ""),
+        recipient=_first(fields, "To", max_length=PHONE_NUMBER_LENGTH),
+        text=storable_text(dict(fields).get("Body", ""), "Body", MESSAGE_TEXT_LENGTH),
     )
 
 

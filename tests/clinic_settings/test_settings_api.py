@@ -166,6 +166,11 @@ BAD_VALUES = [
     ("pause_rules", {"night_start": "21:00", "night_end": None}, "pause_rules"),
     ("pause_rules", {"night_start": "25:00"}, "pause_rules.night_start"),
     ("pause_rules", {"weekdays": True}, "pause_rules.weekdays"),
+    # Pause times are the clinic's wall clock: an offset has no meaning there.
+    ("pause_rules", {"night_start": "21:00:00Z", "night_end": "08:00"}, "pause_rules.night_start"),
+    ("pause_rules", {"night_start": "21:00", "night_end": "08:00+01:00"}, "pause_rules.night_end"),
+    ("pause_rules", {"night_start": "21:00:00.5", "night_end": "08:00"}, "pause_rules.night_start"),
+    ("pause_rules", {"night_start": "21:00", "night_end": 0}, "pause_rules.night_end"),
     ("pause_rules", None, "pause_rules"),
     ("provider_credentials", {"sinch": {"password": "x"}}, "provider_credentials.sinch.password"),
     ("colour", "blue", "colour"),
@@ -200,6 +205,16 @@ class TestBadInput:
         assert problem["type"] == "/problems/validation-error"
         assert error_field in [error["field"] for error in problem["errors"]]
         assert await _get(client, clinic) == before
+
+    async def test_the_schema_states_the_local_time_pattern(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        spec = (await client.get("/openapi.json")).json()
+        rules = spec["components"]["schemas"]["PauseRules"]["properties"]
+        for name in ("night_start", "night_end"):
+            (local_time,) = [s for s in rules[name]["anyOf"] if s.get("type") == "string"]
+            assert local_time["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+            assert "format" not in local_time  # format: time requires an offset
 
     async def test_malformed_json_is_422(
         self, client: httpx.AsyncClient, clinic: ClinicAccess

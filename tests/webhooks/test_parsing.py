@@ -34,6 +34,18 @@ def test_text_a_database_cannot_store_is_malformed(text: str) -> None:
         message_text({"field": text}, "field")
 
 
+def test_a_provider_id_longer_than_its_column_is_malformed() -> None:
+    with pytest.raises(MalformedWebhook, match="longer than 100"):
+        parse_delivery(b'{"id": "%s", "resultCode": 1001}' % (b"x" * 100_000))
+    assert parse_delivery(b'{"id": "%s", "resultCode": 1001}' % (b"x" * 100))[0].external_id
+
+
+def test_an_sms_text_longer_than_ten_parts_is_malformed() -> None:
+    with pytest.raises(MalformedWebhook):
+        message_text({"body": "x" * 1601}, "body")
+    assert message_text({"body": "x" * 1600}, "body")
+
+
 def test_deeply_nested_json_is_malformed() -> None:
     with pytest.raises(MalformedWebhook):
         json_body(b"[" * 200_000)

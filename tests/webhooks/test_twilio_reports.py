@@ -7,6 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from twilio.request_validator import RequestValidator
 
 from app.core.clock import FixedClock
 from app.deliveries.models import StoredDeliveryReport
@@ -88,7 +89,9 @@ async def post_signed(
 ) -> httpx.Response:
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if signed:
-        headers["X-Twilio-Signature"] = signature(PUBLIC_BASE_URL + path, list(form.items()), token)
+        # Signed by the official library, the way Twilio signs its callbacks.
+        validator = RequestValidator(token)
+        headers["X-Twilio-Signature"] = validator.compute_signature(PUBLIC_BASE_URL + path, form)
     return await client.post(path, content=urlencode(form), headers=headers)
 
 
@@ -229,3 +232,50 @@ class TestSignatureChecks:
         assert response.status_code == 200
         assert response.json() == {"received": 1, "stored": 0}
         assert await stored_count(sessionmaker) == 0
+
+
+def inbound(body: str = "JA") -> dict[str, str]:
+    return {
+        "AccountSid": "AC1",
+        "MessageSid": "SM0123456789abcdef",
+        "From": "+4791234567",
+        "To": "+4790000000",
+        "Body": body,
+    }
+
+
+class TestUnstorableFields:
+    """Signed, so the signature check passes: the field itself must be refused (PostgreSQL
+    cannot store a NUL, nor our columns an endless id)."""
+
+    @pytest.mark.parametrize("field", ["MessageSid", "MessageStatus", "ErrorCode", "From", "To"])
+    @pytest.mark.parametrize("value", ["de\x00livered", "x" * 100_000], ids=["nul", "long"])
+    async def test_a_report_field_is_400_and_nothing_is_stored(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        field: str,
+        value: str,
+    ) -> None:
+        await configure_twilio(client, clinic)
+        path = await webhook_path(client, clinic, "twilio", "delivery")
+        form = {**callback("x", "undelivered", "30003"), field: value}
+        form.pop("SmsSid" if field == "MessageSid" else "SmsStatus")
+        if field in ("From", "To"):
+            path = await webhook_path(client, clinic, "twilio", "inbound")
+            form = {**inbound(), field: value}
+        response = await post_signed(client, path, form)
+        assert response.status_code == 400, response.text
+        assert field in response.json()["detail"]
+        assert await stored_count(sessionmaker) == 0
+
+    @pytest.mark.parametrize("value", ["J\x00A", "x" * 1601], ids=["nul", "long"])
+    async def test_an_inbound_body_is_400(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, value: str
+    ) -> None:
+        await configure_twilio(client, clinic)
+        path = await webhook_path(client, clinic, "twilio", "inbound")
+        response = await post_signed(client, path, inbound(value))
+        assert response.status_code == 400, response.text
+        assert "Body" in response.json()["detail"]

@@ -30,6 +30,7 @@ from app.messages.router import router as messages_router
 from app.patients.router import router as patients_router
 from app.reminder_rules.router import router as reminder_rules_router
 from app.replies.router import router as replies_router
+from app.sandbox.router import router as sandbox_router
 from app.sms.router import router as sms_router
 from app.sms_info.router import router as sms_info_router
 from app.templates.router import router as templates_router
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         appointments_router,
         messages_router,
         replies_router,
+        sandbox_router,
         events_router,
         sms_info_router,
         webhooks_router,

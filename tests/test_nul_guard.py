@@ -22,7 +22,7 @@ async def test_a_nul_in_a_json_body_is_a_422_and_nothing_is_stored(
     response = await put_raw(client, clinic, body)
     assert response.status_code == 422, response.text
     [error] = response.json()["errors"]
-    assert (error["field"], error["code"]) == ("body", "nul_character")
+    assert (error["field"], error["code"]) == ("first_name", "nul_character")
     assert (await client.get("/v1/patients/1001", headers=clinic.headers)).status_code == 404
 
 

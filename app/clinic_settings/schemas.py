@@ -320,4 +320,9 @@ class SettingsPublic(SettingsFields):
     credentials_set: dict[ProviderName, list[str]] = Field(
         description="Per provider, which credential fields hold a value (values are never shown)"
     )
-    webhook_urls: WebhookUrls = Field(description="Where this clinic's provider posts to us")
+    webhook_urls: WebhookUrls | None = Field(
+        description=(
+            "Where this clinic's provider posts to us; null for the sandbox, which reports "
+            "delivery itself and takes simulated replies at POST /v1/sandbox/replies"
+        )
+    )

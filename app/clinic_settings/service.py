@@ -76,7 +76,9 @@ def to_public(row: ClinicSettings, *, webhook_secret: str, public_base_url: str)
     return SettingsPublic(
         **_current_fields(row),
         credentials_set=credentials_set,
-        webhook_urls=webhook_urls(public_base_url, row.provider, webhook_secret),
+        webhook_urls=None
+        if row.provider == ProviderName.SANDBOX
+        else webhook_urls(public_base_url, row.provider, webhook_secret),
     )
 
 

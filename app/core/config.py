@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1)
     sweep_interval_seconds: int = Field(default=20, ge=15, le=30)
     heartbeat_interval_seconds: int = Field(default=15, ge=5, le=60)
+    sandbox_slow_delivery_seconds: int = Field(
+        default=7200,
+        ge=1,
+        le=86400,
+        description="When the sandbox reports delivery to its slow test number",
+    )
     send_batch_size: int = Field(default=1000, ge=1, le=1000)
     dispatch_lanes: int = Field(default=2, ge=1, le=8, description="Concurrent send loops")
     sending_stale_seconds: int = Field(

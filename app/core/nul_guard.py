@@ -4,6 +4,7 @@ PostgreSQL text cannot hold U+0000, so such a value would end in a database erro
 wherever it is stored. JSON carries it as the escape \\u0000, a URL as %00.
 """
 
+import json
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,7 +40,7 @@ class NulCharacterGuard:
             return
         body, disconnected = await _read_body(receive)
         if _NUL_ESCAPE.search(body):
-            await _refuse("body", scope, receive, send)
+            await _refuse(_nul_field(body), scope, receive, send)
             return
         if not _is_utf8(body):  # JSON in UTF-16 or -32 would carry its NULs past the check
             await _refuse("body", scope, receive, send, _NOT_UTF8, "not_utf8")
@@ -71,6 +72,32 @@ def _replay(body: bytes, disconnected: bool, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+def _nul_field(body: bytes) -> str:
+    """The JSON field holding the NUL (`patients.0.first_name`), else `body`."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "body"
+    return _path_to_nul(document) or "body"
+
+
+def _path_to_nul(value: object) -> str | None:
+    if isinstance(value, str):
+        return "" if "\x00" in value else None
+    items: list[tuple[object, object]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return key.replace("\x00", "")
+        found = _path_to_nul(item)
+        if found is not None:
+            return f"{key}.{found}" if found else str(key)
+    return None
 
 
 def _is_utf8(body: bytes) -> bool:

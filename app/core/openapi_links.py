@@ -12,6 +12,10 @@ TAGS: list[dict[str, str]] = [
     {"name": "messages", "description": "SMS to patients, their guardians or a bare number."},
     {"name": "replies", "description": "SMS received from patients (JA, NEI, STOPP, free text)."},
     {
+        "name": "sandbox",
+        "description": "For sandbox clinics only: simulate a patient's reply end to end.",
+    },
+    {
         "name": "events",
         "description": "Signed event deliveries to the practice system (see `webhooks`).",
     },

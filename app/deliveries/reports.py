@@ -154,7 +154,8 @@ async def apply_stored_reports(
     claimed = (
         await session.execute(
             select(_report.id, _report.clinic_id, _report.provider, _report.message_id)
-            .where(_report.applied_at.is_(None))
+            # A sandbox report is stored ahead, received at the time it is due.
+            .where(_report.applied_at.is_(None), _report.received_at <= now)
             .order_by(_report.received_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -1,51 +1,19 @@
-"""Worker jobs applying delivery reports: the sandbox's, passed in the job, and the
-providers', stored by the webhooks."""
+"""Worker jobs applying the stored delivery reports: the providers', stored by the
+webhooks, and the sandbox's (`app.deliveries.simulated`)."""
 
 import asyncio
 import logging
-import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from arq.connections import ArqRedis
 
 from app.core.db import session_scope
 from app.core.jobs import push_jobs, take_pending_jobs
 from app.deliveries.reports import APPLY_STORED_JOB, AppliedReports, apply_job, apply_stored_reports
-from app.deliveries.service import DeliveryReport, apply_delivery_reports
-from app.messages.models import DeliveryState
 
 logger = logging.getLogger(__name__)
 
-APPLY_REPORTS_JOB = "deliveries.apply_reports"
 SWEEP_JOB = "deliveries.sweep"
 MAX_ROUNDS_PER_JOB = 100
-
-SerializedReport = tuple[str, str, str]
-
-
-def serialize(reports: list[DeliveryReport]) -> list[SerializedReport]:
-    return [(str(r.message_id), r.state.value, r.occurred_at.isoformat()) for r in reports]
-
-
-def deserialize(rows: list[SerializedReport]) -> list[DeliveryReport]:
-    return [
-        DeliveryReport(uuid.UUID(message_id), DeliveryState(state), datetime.fromisoformat(at))
-        for message_id, state, at in rows
-    ]
-
-
-async def apply_reports(ctx: dict[str, Any], rows: list[SerializedReport]) -> int:
-    async for session in session_scope(ctx["sessionmaker"]):
-        await apply_delivery_reports(session, deserialize(rows), now=ctx["clock"].now())
-    await push_jobs(ctx["redis"], take_pending_jobs(session), now=ctx["clock"].now())
-    return len(rows)
-
-
-async def enqueue_reports(
-    redis: ArqRedis, reports: list[DeliveryReport], *, delay_seconds: float
-) -> None:
-    await redis.enqueue_job(APPLY_REPORTS_JOB, serialize(reports), _defer_by=delay_seconds)
 
 
 async def apply_stored(ctx: dict[str, Any]) -> dict[str, int]:
@@ -89,4 +57,4 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     return await apply_stored(ctx)
 
 
-__all__ = ["APPLY_REPORTS_JOB", "APPLY_STORED_JOB", "SWEEP_JOB", "apply_reports", "apply_stored"]
+__all__ = ["APPLY_STORED_JOB", "SWEEP_JOB", "apply_stored"]

@@ -1,7 +1,7 @@
 """Pick and build the adapter a clinic's settings ask for."""
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -99,4 +99,8 @@ class ProviderFactory:
             case _ if self._config.environment is Environment.PRODUCTION:
                 return NoProvider()
             case _:
-                return SandboxProvider(self._report_sink, self._now)
+                return SandboxProvider(
+                    self._report_sink,
+                    self._now,
+                    timedelta(seconds=self._config.sandbox_slow_delivery_seconds),
+                )

@@ -2,6 +2,7 @@
 (Twilio's signature), and what the body says (each provider's parser)."""
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -136,8 +137,22 @@ async def receive_inbound(
             "inbound webhook without a text message; acknowledged", extra={"provider": provider}
         )
         return None
-    reply = await receive_reply(
+    return await take_inbound_sms(
         session, clinic_id=clinic.id, provider=provider, inbound=inbound, now=now
+    )
+
+
+async def take_inbound_sms(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    provider: str,
+    inbound: InboundSms,
+    now: datetime,
+) -> Reply | None:
+    """Store, match and act on one inbound SMS: every provider's, and the sandbox's."""
+    reply = await receive_reply(
+        session, clinic_id=clinic_id, provider=provider, inbound=inbound, now=now
     )
     if reply is not None:
         await apply_confirmation_reply(session, reply, now)

@@ -22,11 +22,11 @@ from app.core.logging import configure_logging
 from app.core.memory import freeze_startup_objects
 from app.deliveries import tasks as delivery_tasks
 from app.deliveries.service import DeliveryReport
+from app.deliveries.simulated import store_simulated_reports
 from app.events import tasks as event_tasks
 from app.events.targets import check_public_target
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
-from app.providers.sandbox import DELIVERY_DELAY
 from app.worker.heartbeat import record_heartbeat
 from app.worker.models import WorkerStatus
 
@@ -58,9 +58,7 @@ async def startup(ctx: WorkerContext) -> None:
     http = httpx.AsyncClient(limits=HTTP_LIMITS)
 
     async def report_sink(reports: list[DeliveryReport]) -> None:
-        await delivery_tasks.enqueue_reports(
-            ctx["redis"], reports, delay_seconds=DELIVERY_DELAY.total_seconds()
-        )
+        await store_simulated_reports(engine, ctx["redis"], reports, now=clock.now())
 
     ctx |= {
         "settings": settings,
@@ -130,7 +128,6 @@ class WorkerSettings:
             timeout=message_tasks.DISPATCH_TIMEOUT_SECONDS,
             max_tries=3,
         ),
-        func(delivery_tasks.apply_reports, name=delivery_tasks.APPLY_REPORTS_JOB, timeout=60),
         func(delivery_tasks.apply_stored, name=delivery_tasks.APPLY_STORED_JOB, timeout=120),
         func(event_tasks.deliver, name=event_tasks.DELIVER_JOB, timeout=600, max_tries=3),
     ]

@@ -34,15 +34,28 @@ class TestDefaults:
         assert body["reply_window_hours"] == 72
         assert body["currency"] == "NOK"
 
-    async def test_webhook_urls_carry_the_clinic_secret(
+    async def test_a_sandbox_clinic_is_shown_no_provider_urls(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        assert (await _get(client, clinic))["webhook_urls"] is None
+
+    async def test_webhook_urls_carry_the_clinic_secret_and_answer(
         self, client: httpx.AsyncClient, clinic: ClinicAccess, other_clinic: ClinicAccess
     ) -> None:
+        for access in (clinic, other_clinic):
+            patch = {"provider": "linkmobility"}
+            response = await client.patch("/v1/settings", headers=access.headers, json=patch)
+            assert response.status_code == 200, response.text
         mine = (await _get(client, clinic))["webhook_urls"]
         theirs = (await _get(client, other_clinic))["webhook_urls"]
-        assert mine["delivery"].startswith("https://sms.example.test/v1/webhooks/sandbox/")
+        assert mine["delivery"].startswith("https://sms.example.test/v1/webhooks/linkmobility/")
         assert mine["delivery"].endswith("/delivery")
         assert mine["inbound"].endswith("/inbound")
         assert mine["delivery"] != theirs["delivery"]
+        for url in mine.values():
+            path = url.removeprefix("https://sms.example.test")
+            answer = await client.post(path, json={"id": "r1", "resultCode": 1001})
+            assert answer.status_code != 404, (path, answer.text)
 
 
 class TestUpdate:

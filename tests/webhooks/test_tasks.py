@@ -5,15 +5,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
 from app.deliveries import tasks
 from app.deliveries.reports import apply_job
-from app.deliveries.service import DeliveryReport
-from app.events.models import EventDelivery
-from app.messages.models import DeliveryState
 from tests.conftest import ClinicAccess
 from tests.events.test_delivery import FakeRedis
 from tests.events.test_subscriptions_api import subscribe
@@ -49,26 +45,6 @@ async def test_stored_reports_are_applied_and_announced(
     assert [job for job, _ in ctx["redis"].jobs] == ["events.deliver"]
     assert await tasks.apply_stored(ctx) == {"applied": 0, "unknown_message": 0, "waiting": 0}
     assert await tasks.sweep(ctx) == {"applied": 0, "unknown_message": 0, "waiting": 0}
-
-
-async def test_the_sandbox_reports_are_announced_too(
-    client: httpx.AsyncClient,
-    clinic: ClinicAccess,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    clock: FixedClock,
-) -> None:
-    await subscribe(client, clinic, event_types=["message.status_changed"])
-    message_id = await sent_message(client, clinic, sessionmaker, clock)
-    ctx = context(sessionmaker, clock)
-    report = DeliveryReport(uuid.UUID(message_id), DeliveryState.DELIVERED, clock.now())
-
-    assert await tasks.apply_reports(ctx, tasks.serialize([report])) == 1
-
-    assert (await load_message(sessionmaker, message_id)).delivery == "delivered"
-    async with sessionmaker() as session:
-        events = list((await session.execute(select(EventDelivery))).scalars())
-    assert sorted(e.data["delivery"] for e in events) == ["accepted", "delivered"]
-    assert [job for job, _ in ctx["redis"].jobs] == ["events.deliver"]
 
 
 def test_the_wake_up_comes_at_the_end_of_the_second() -> None:

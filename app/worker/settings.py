@@ -23,6 +23,7 @@ from app.deliveries import tasks as delivery_tasks
 from app.deliveries.service import DeliveryReport
 from app.events import tasks as event_tasks
 from app.events.targets import private_target_refusal
+from app.idempotency import tasks as idempotency_tasks
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
 from app.providers.sandbox import DELIVERY_DELAY
@@ -158,6 +159,15 @@ class WorkerSettings:
             unique=True,
             run_at_startup=True,
             timeout=60,
+        ),
+        cron(
+            idempotency_tasks.sweep,
+            name=idempotency_tasks.SWEEP_JOB,
+            minute={0, 15, 30, 45},
+            second=0,
+            unique=True,
+            run_at_startup=True,
+            timeout=120,
         ),
     ]
     health_check_interval = 30

@@ -27,6 +27,7 @@ from app.idempotency import tasks as idempotency_tasks
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
 from app.providers.sandbox import DELIVERY_DELAY
+from app.retention import tasks as retention_tasks
 from app.worker.heartbeat import record_heartbeat
 from app.worker.models import WorkerStatus
 
@@ -168,6 +169,14 @@ class WorkerSettings:
             unique=True,
             run_at_startup=True,
             timeout=120,
+        ),
+        cron(
+            retention_tasks.purge,
+            name=retention_tasks.PURGE_JOB,
+            minute={5, 35},
+            second=0,
+            unique=True,
+            timeout=600,
         ),
     ]
     health_check_interval = 30

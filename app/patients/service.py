@@ -148,6 +148,10 @@ async def upsert_patient(
     fields = _patient_fields(patient_no, data, settings.country)
     patient = await _find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
     created = patient is None
+    given_before = patient is not None and patient.marketing_consent
+    fields["marketing_consent"] = data.marketing_consent
+    if data.marketing_consent != given_before:
+        fields["marketing_consent_at"] = now if data.marketing_consent else None
     if patient is None:
         patient = Patient(
             clinic_id=clinic_id, patient_no=patient_no, created_at=now, updated_at=now, **fields
@@ -302,6 +306,8 @@ def to_public(patient: Patient) -> PatientPublic:
         ],
         opted_out=patient.opted_out_at is not None,
         opted_out_at=patient.opted_out_at,
+        marketing_consent=patient.marketing_consent,
+        marketing_consent_at=patient.marketing_consent_at,
         created_at=patient.created_at,
         updated_at=patient.updated_at,
     )

@@ -32,6 +32,7 @@ class ClinicSettings(SQLModel, table=True):
     currency: str = Field(default="NOK", max_length=3)
     max_segments: int = 6
     reply_window_hours: int = 72
+    retention_days: int = 365
     confirm_keyword: str = Field(default="JA", max_length=20)
     cancel_keyword: str = Field(default="NEI", max_length=20)
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)

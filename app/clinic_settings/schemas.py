@@ -166,6 +166,12 @@ class SettingsFields(StrictModel):
     currency: str = Field(default="NOK", pattern=r"^[A-Z]{3}$")
     max_segments: int = Field(default=6, ge=1, le=20)
     reply_window_hours: int = Field(default=72, ge=1, le=720)
+    retention_days: int = Field(
+        default=365,
+        ge=30,
+        le=3650,
+        description="Message and reply texts and provider details older than this are purged",
+    )
     confirm_keyword: ReplyKeyword = Field(
         default="JA",
         description="A reply to a reminder or booking confirmation starting with this word "
@@ -261,6 +267,7 @@ class SettingsPatch(StrictModel):
     currency: str | None = None
     max_segments: int | None = None
     reply_window_hours: int | None = None
+    retention_days: int | None = None
     confirm_keyword: str | None = None
     cancel_keyword: str | None = None
     provider_credentials: ProviderCredentials | None = None

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     database_pool_size: int = Field(default=10, ge=1)
     sweep_interval_seconds: int = Field(default=20, ge=15, le=30)
+    idempotency_ttl_hours: int = Field(
+        default=24, ge=1, le=720, description="An Idempotency-Key is replayed this long"
+    )
     heartbeat_interval_seconds: int = Field(default=15, ge=5, le=60)
     sandbox_slow_delivery_seconds: int = Field(
         default=7200,

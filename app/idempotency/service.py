@@ -3,6 +3,7 @@
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
@@ -27,13 +28,20 @@ async def run_once(
     key: str | None,
     fingerprint: str,
     status_code: int,
+    now: datetime,
+    ttl: timedelta,
     handler: Callable[[], Awaitable[BaseModel]],
 ) -> Response:
-    """Run `handler` unless this key was used before; store its answer with the key."""
+    """Run `handler` unless this key was used within `ttl`; store its answer with the key.
+    An expired record is never replayed: the key starts afresh."""
     if key is None:
         answer = await handler()
         return Response(answer.model_dump_json(), status_code, media_type="application/json")
     record = await session.get(IdempotencyRecord, (clinic_id, key))
+    if record is not None and record.created_at <= now - ttl:
+        await session.delete(record)
+        await session.flush()
+        record = None
     if record is not None:
         if record.request_hash != fingerprint:
             raise InvalidInput.for_field(
@@ -48,6 +56,7 @@ async def run_once(
             request_hash=fingerprint,
             status_code=status_code,
             response_body=body,
+            created_at=now,
         )
     )
     try:

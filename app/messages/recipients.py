@@ -9,7 +9,7 @@ from app.messages.schemas import SkipReason
 from app.patients.models import PatientView
 from app.templates.defaults import TemplateType
 
-# Marketing needs the patient's consent and respects STOPP; service messages do not.
+# Marketing needs the patient's marketing consent and respects STOPP; service messages do not.
 CONSENT_REQUIRED_TYPES = frozenset({TemplateType.MARKETING, TemplateType.OFFER})
 
 
@@ -63,7 +63,7 @@ def skip_reason(
     if message_type in CONSENT_REQUIRED_TYPES:
         if patient.opted_out_at is not None:
             return "opted_out"
-        return None if recipient.wants_sms else "no_consent"
+        return None if patient.marketing_consent else "no_marketing_consent"
     if automatic and policy is ReminderPolicy.NONE:
         return "policy_none"
     if policy is ReminderPolicy.OPTED_IN_ONLY and not recipient.wants_sms:

@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
@@ -6,7 +7,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from app.clinics.auth import CurrentClinic
-from app.core.deps import ClockDep, SessionDep
+from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.idempotency.service import request_fingerprint, run_once
 from app.messages import listing, service
@@ -50,6 +51,7 @@ async def create_message(
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def handle() -> MessagesCreated:
@@ -74,6 +76,8 @@ async def create_message(
         key=idempotency_key,
         fingerprint=request_fingerprint(request.url.path, body),
         status_code=status.HTTP_201_CREATED,
+        now=clock.now(),
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
         handler=handle,
     )
 
@@ -94,6 +98,7 @@ async def create_bulk(
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def handle() -> BulkResult:
@@ -107,6 +112,8 @@ async def create_bulk(
         key=idempotency_key,
         fingerprint=request_fingerprint(request.url.path, body),
         status_code=status.HTTP_200_OK,
+        now=clock.now(),
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
         handler=handle,
     )
 

@@ -16,6 +16,7 @@ SkipReason = Literal[
     "invalid_number",
     "no_consent",
     "opted_out",
+    "no_marketing_consent",
     "within_min_lead",
     "sms_disabled",
     "policy_none",

@@ -23,6 +23,8 @@ class Patient(SQLModel, table=True):
     # Up to two: [{"name", "mobile", "mobile_problem", "wants_sms"}]
     guardians: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    marketing_consent: bool = False
+    marketing_consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     search_text: str = Field(max_length=400)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
@@ -49,6 +51,8 @@ class PatientView(Protocol):
     def guardians(self) -> list[dict[str, Any]]: ...
     @property
     def opted_out_at(self) -> datetime | None: ...
+    @property
+    def marketing_consent(self) -> bool: ...
 
 
 # The columns a PatientView reads, for loading plain rows in bulk.

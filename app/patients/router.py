@@ -5,7 +5,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep
 from app.core.pagination import MAX_CURSOR_LENGTH
-from app.patients import followups, service
+from app.patients import erasure, followups, service
 from app.patients.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -94,6 +94,6 @@ async def erase_patient(
     patient_no: PatientNo, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
 ) -> None:
     """Delete the patient and erase their name, number and texts from their messages."""
-    await service.erase_patient(
+    await erasure.erase_patient(
         session, clinic_id=clinic.id, patient_no=patient_no, now=clock.now()
     )

@@ -65,7 +65,13 @@ class PatientWrite(StrictModel):
     first_name: Name
     last_name: Name
     mobile: MobileInput = None
-    wants_sms: bool = Field(default=False, description="Consent to SMS (marketing, offers)")
+    wants_sms: bool = Field(
+        default=False, description="Consent to service SMS under the `opted_in_only` policy"
+    )
+    marketing_consent: bool = Field(
+        default=False,
+        description="Explicit consent to marketing and offers (markedsføringsloven § 15)",
+    )
     guardians: list[GuardianWrite] = Field(
         default_factory=list, max_length=MAX_GUARDIANS, description="Up to two"
     )
@@ -105,6 +111,8 @@ PATIENT_EXAMPLE: JsonDict = {
     "textable": True,
     "not_textable_reason": None,
     "wants_sms": True,
+    "marketing_consent": False,
+    "marketing_consent_at": None,
     "guardians": [],
     "opted_out": False,
     "opted_out_at": None,
@@ -128,6 +136,8 @@ class PatientPublic(BaseModel):
         description="Replied STOPP: no marketing or offers (reminders still go)"
     )
     opted_out_at: datetime | None
+    marketing_consent: bool
+    marketing_consent_at: datetime | None = Field(description="When consent was given")
     created_at: datetime
     updated_at: datetime
 

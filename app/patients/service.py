@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, or_, update
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,6 @@ from app.core.db import in_batches
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.models import table_of
 from app.core.phones import InvalidPhoneNumber, mask, parse_phone_number
-from app.events.service import erase_event_data
 from app.messages.models import Message, MessageStatus
 from app.patients.models import PATIENT_VIEW_FIELDS, Patient, PatientView
 from app.patients.schemas import (
@@ -34,7 +33,6 @@ from app.patients.schemas import (
     RecallState,
     RecallStatus,
 )
-from app.replies.service import erase_replies_of
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +148,10 @@ async def upsert_patient(
     fields = _patient_fields(patient_no, data, settings.country)
     patient = await find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
     created = patient is None
+    given_before = patient is not None and patient.marketing_consent
+    fields["marketing_consent"] = data.marketing_consent
+    if data.marketing_consent != given_before:
+        fields["marketing_consent_at"] = now if data.marketing_consent else None
     if patient is None:
         patient = Patient(
             clinic_id=clinic_id, patient_no=patient_no, created_at=now, updated_at=now, **fields
@@ -235,54 +237,6 @@ async def list_patients(
     return page, encode_cursor(page[-1].patient_no)
 
 
-async def erase_patient(
-    session: AsyncSession, *, clinic_id: uuid.UUID, patient_no: str, now: datetime
-) -> None:
-    """Delete the patient and scrub their personal data from this clinic's messages.
-
-    Messages keep their status, cost and times (statistics and invoicing) but lose text,
-    number and names. A message still waiting to go cannot be sent without a number, so it is
-    cancelled in the same statement. Scrub other tables here, before the patient row goes
-    (its foreign keys are set to null on delete).
-    """
-    patient = await get_patient(session, clinic_id=clinic_id, patient_no=patient_no)
-    pending = col(Message.status) == MessageStatus.PENDING
-    scrubbed = await session.execute(
-        update(Message)
-        .where(col(Message.clinic_id) == clinic_id, col(Message.patient_id) == patient.id)
-        .values(
-            text=None,
-            to_number=None,
-            recipient_name=None,
-            patient_name=None,
-            patient_no=None,
-            erased_at=now,
-            status=case((pending, MessageStatus.CANCELLED), else_=col(Message.status)),
-            cancelled_at=case((pending, now), else_=col(Message.cancelled_at)),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    replies = await erase_replies_of(
-        session, clinic_id=clinic_id, patient_id=patient.id, mobile=patient.mobile, now=now
-    )
-    await erase_event_data(session, clinic_id=clinic_id, patient_id=patient.id, now=now)
-    await session.execute(
-        delete(Patient)
-        .where(col(Patient.clinic_id) == clinic_id, col(Patient.id) == patient.id)
-        .execution_options(synchronize_session=False)
-    )
-    session.expunge(patient)
-    logger.info(
-        "patient erased",
-        extra={
-            "clinic_id": str(clinic_id),
-            "patient_id": str(patient.id),
-            "messages_scrubbed": getattr(scrubbed, "rowcount", None),
-            "replies_scrubbed": replies,
-        },
-    )
-
-
 def _reason(problem: str | None) -> NotTextableReason | None:
     return NotTextableReason(problem) if problem is not None else None
 
@@ -352,6 +306,8 @@ def to_public(patient: Patient) -> PatientPublic:
         ],
         opted_out=patient.opted_out_at is not None,
         opted_out_at=patient.opted_out_at,
+        marketing_consent=patient.marketing_consent,
+        marketing_consent_at=patient.marketing_consent_at,
         created_at=patient.created_at,
         updated_at=patient.updated_at,
     )

@@ -233,10 +233,15 @@ async def _apply_opt_keyword(
     reply: Reply,
     now: datetime,
 ) -> None:
-    """STOPP/STOP opts every patient with the number out of marketing; START back in."""
+    """STOPP/STOP opts every patient with the number out of marketing and withdraws their
+    marketing consent; START lifts the opt-out but gives no consent back."""
     if keyword not in (Keyword.STOP, Keyword.START) or not patients:
         return
     opting_out = keyword is Keyword.STOP
+    if opting_out:
+        for patient in patients:
+            patient.marketing_consent = False
+            patient.marketing_consent_at = None
     changed = [patient for patient in patients if (patient.opted_out_at is None) == opting_out]
     for patient in changed:
         patient.opted_out_at = now if opting_out else None

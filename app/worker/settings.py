@@ -25,8 +25,10 @@ from app.deliveries.service import DeliveryReport
 from app.deliveries.simulated import store_simulated_reports
 from app.events import tasks as event_tasks
 from app.events.targets import check_public_target
+from app.idempotency import tasks as idempotency_tasks
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
+from app.retention import tasks as retention_tasks
 from app.worker.heartbeat import record_heartbeat
 from app.worker.models import WorkerStatus
 
@@ -155,6 +157,23 @@ class WorkerSettings:
             unique=True,
             run_at_startup=True,
             timeout=60,
+        ),
+        cron(
+            idempotency_tasks.sweep,
+            name=idempotency_tasks.SWEEP_JOB,
+            minute={0, 15, 30, 45},
+            second=0,
+            unique=True,
+            run_at_startup=True,
+            timeout=120,
+        ),
+        cron(
+            retention_tasks.purge,
+            name=retention_tasks.PURGE_JOB,
+            minute={5, 35},
+            second=0,
+            unique=True,
+            timeout=600,
         ),
     ]
     health_check_interval = 30

@@ -32,6 +32,7 @@ class TestDefaults:
         assert body["include_guardians"] is False
         assert body["max_segments"] == 6
         assert body["reply_window_hours"] == 72
+        assert body["retention_days"] == 365
         assert body["currency"] == "NOK"
 
     async def test_a_sandbox_clinic_is_shown_no_provider_urls(
@@ -176,6 +177,8 @@ BAD_VALUES = [
     ("max_segments", 21, "max_segments"),
     ("max_segments", "many", "max_segments"),
     ("reply_window_hours", 0, "reply_window_hours"),
+    ("retention_days", 29, "retention_days"),
+    ("retention_days", 3651, "retention_days"),
     ("pause_rules", {"night_start": "21:00", "night_end": None}, "pause_rules"),
     ("pause_rules", {"night_start": "25:00"}, "pause_rules.night_start"),
     ("pause_rules", {"weekdays": True}, "pause_rules.weekdays"),

@@ -234,8 +234,8 @@ class TestBulk:
     async def test_each_patient_gets_an_outcome(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
-        await put_patient(client, clinic, "1", wants_sms=True)
-        await put_patient(client, clinic, "2", wants_sms=False)
+        await put_patient(client, clinic, "1", marketing_consent=True)
+        await put_patient(client, clinic, "2", wants_sms=True)
         await put_patient(client, clinic, "3", mobile=None)
         response = await client.post(
             "/v1/messages/bulk",
@@ -251,7 +251,7 @@ class TestBulk:
         outcomes = [(o["patient_no"], o["outcome"], o["reason"]) for o in body["outcomes"]]
         assert outcomes == [
             ("1", "queued", None),
-            ("2", "skipped", "no_consent"),
+            ("2", "skipped", "no_marketing_consent"),
             ("3", "skipped", "no_mobile"),
             ("404", "skipped", "unknown_patient"),
             ("1", "skipped", "duplicate"),
@@ -259,6 +259,27 @@ class TestBulk:
         assert (body["queued"], body["skipped"]) == (1, 4)
         listed = await list_messages(client, clinic)
         assert [m["id"] for m in listed["data"]] == body["outcomes"][0]["message_ids"]
+
+    async def test_marketing_follows_marketing_consent_not_wants_sms(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_patient(client, clinic, "1", wants_sms=False, marketing_consent=True)
+        await put_patient(client, clinic, "2", wants_sms=True, mobile="+4791234568")
+        response = await client.post(
+            "/v1/messages/bulk",
+            headers=clinic.headers,
+            json={
+                "patient_nos": ["1", "2"],
+                "template_type": "marketing",
+                "merge_values": {"URL": "u"},
+            },
+        )
+        outcomes = [
+            (o["patient_no"], o["outcome"], o["reason"]) for o in response.json()["outcomes"]
+        ]
+        assert outcomes == [("1", "queued", None), ("2", "skipped", "no_marketing_consent")]
+        stored = (await list_messages(client, clinic))["data"]
+        assert [m["patient_no"] for m in stored] == ["1"]
 
     async def test_opted_out_patients_get_no_marketing_but_do_get_service_messages(
         self, client: httpx.AsyncClient, clinic: ClinicAccess, sessionmaker: Any

@@ -96,7 +96,7 @@ async def test_a_removed_number_cancels_the_messages_with_the_reason(
 async def test_consent_withdrawn_cancels_what_the_policy_no_longer_allows(
     client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
 ) -> None:
-    await put_patient(client, clinic, "1001", wants_sms=True)
+    await put_patient(client, clinic, "1001", wants_sms=True, marketing_consent=True)
     [service] = await queue(client, clinic, clock)
     [offer] = await queue(
         client,
@@ -107,11 +107,14 @@ async def test_consent_withdrawn_cancels_what_the_policy_no_longer_allows(
         merge_values={"URL": "https://x.no/t"},
     )
 
-    await put_patient(client, clinic, "1001", wants_sms=False)
+    await put_patient(client, clinic, "1001", wants_sms=False, marketing_consent=False)
 
     assert (await message(client, clinic, service["id"]))["status"] == "pending"
     withdrawn = await message(client, clinic, offer["id"])
-    assert (withdrawn["status"], withdrawn["failure_reason"]) == ("cancelled", "no_consent")
+    assert (withdrawn["status"], withdrawn["failure_reason"]) == (
+        "cancelled",
+        "no_marketing_consent",
+    )
 
     await patch_settings(client, clinic, reminder_policy="opted_in_only")
     await put_patient(client, clinic, "1001", wants_sms=True)

@@ -53,6 +53,27 @@ def _fields(problem: dict[str, Any]) -> list[str]:
 
 
 class TestUpsert:
+    async def test_marketing_consent_is_explicit_and_keeps_the_time_it_was_given(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
+    ) -> None:
+        assert (await _put(client, clinic, "1001", KARI)).json()["marketing_consent"] is False
+        given = await _put(client, clinic, "1001", KARI | {"marketing_consent": True})
+        assert (given.json()["marketing_consent"], given.json()["marketing_consent_at"]) == (
+            True,
+            "2026-11-30T10:00:00Z",
+        )
+        clock.advance(hours=1)
+        again = await _put(client, clinic, "1001", KARI | {"marketing_consent": True})
+        assert again.json()["marketing_consent_at"] == "2026-11-30T10:00:00Z"
+        withdrawn = await _put(client, clinic, "1001", KARI)
+        assert (
+            withdrawn.json()["marketing_consent"],
+            withdrawn.json()["marketing_consent_at"],
+        ) == (
+            False,
+            None,
+        )
+
     async def test_put_creates_then_replaces(
         self, client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
     ) -> None:
@@ -78,6 +99,8 @@ class TestUpsert:
             ],
             "opted_out": False,
             "opted_out_at": None,
+            "marketing_consent": False,
+            "marketing_consent_at": None,
             "created_at": "2026-11-30T10:00:00Z",
             "updated_at": "2026-11-30T10:00:00Z",
         }

@@ -271,6 +271,27 @@ async def opted_out_at(sessionmaker: async_sessionmaker[AsyncSession], patient_n
 
 
 class TestKeywords:
+    async def test_stop_withdraws_marketing_consent_and_start_gives_none_back(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_patient(client, clinic, "1001", marketing_consent=True)
+        await put_patient(client, clinic, "1002", marketing_consent=True)
+        await reply(client, clinic, "STOPP")
+        for patient_no in ("1001", "1002"):
+            patient = (
+                await client.get(f"/v1/patients/{patient_no}", headers=clinic.headers)
+            ).json()
+            assert (patient["marketing_consent"], patient["marketing_consent_at"]) == (False, None)
+        await reply(client, clinic, "START")
+        patient = (await client.get("/v1/patients/1001", headers=clinic.headers)).json()
+        assert (patient["opted_out"], patient["marketing_consent"]) == (False, False)
+        marketing = await client.post(
+            "/v1/messages/bulk",
+            headers=clinic.headers,
+            json={"patient_nos": ["1001"], "template_type": "marketing"},
+        )
+        assert marketing.json()["outcomes"][0]["reason"] == "no_marketing_consent"
+
     @pytest.mark.parametrize("text", ["STOPP", "stopp", " Stop ", "STOPP!", "stopp takk"])
     async def test_stop_opts_out_and_start_opts_back_in(
         self,

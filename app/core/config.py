@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         description="Whether event subscriptions may point into private networks (loopback, "
         "RFC 1918, link-local). Unset: yes in development and tests, no in production.",
     )
+    idempotency_wait_seconds: float = Field(
+        default=5,
+        gt=0,
+        le=60,
+        description="How long a request waits for another with the same Idempotency-Key "
+        "to finish (then replays its answer) before answering 409",
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from app.clinics.auth import CurrentClinic
-from app.core.deps import ClockDep, SessionDep
+from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.idempotency.service import request_fingerprint, run_once
 from app.messages import listing, service
@@ -40,6 +40,7 @@ async def create_message(
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
+    config: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def handle() -> MessagesCreated:
@@ -65,6 +66,7 @@ async def create_message(
         fingerprint=request_fingerprint(request.url.path, body),
         status_code=status.HTTP_201_CREATED,
         handler=handle,
+        wait_seconds=config.idempotency_wait_seconds,
     )
 
 
@@ -75,6 +77,7 @@ async def create_bulk(
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
+    config: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     async def handle() -> BulkResult:
@@ -89,6 +92,7 @@ async def create_bulk(
         fingerprint=request_fingerprint(request.url.path, body),
         status_code=status.HTTP_200_OK,
         handler=handle,
+        wait_seconds=config.idempotency_wait_seconds,
     )
 
 

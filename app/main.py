@@ -16,6 +16,7 @@ from app.core.errors import install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
 from app.core.nul_guard import NulCharacterGuard
+from app.core.ratelimit import RequestLimiter
 from app.deliveries.intake import ReportIntake
 from app.events.router import router as events_router
 from app.health.router import router as health_router
@@ -52,10 +53,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.redis = _redis_pool(settings.redis_url)
         app.state.report_intake = ReportIntake(app.state.engine, app.state.redis)
+        app.state.rate_limiter = RequestLimiter(settings.redis_url)
         freeze_startup_objects()
         try:
             yield
         finally:
+            await app.state.rate_limiter.aclose()
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 

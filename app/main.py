@@ -12,7 +12,7 @@ from app.clinics.router import router as clinics_router
 from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import install_error_handlers
+from app.core.errors import Problem, install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
 from app.core.nul_guard import NulCharacterGuard
@@ -31,6 +31,18 @@ from app.webhooks.fastpath import DeliveryReportFastPath
 from app.webhooks.router import router as webhooks_router
 
 REDIS_TIMEOUT_SECONDS = 2.0
+RATE_LIMITED: dict[int | str, dict[str, object]] = {
+    429: {
+        "model": Problem,
+        "description": "Over the caller's rate limit; nothing was done",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until a request is allowed again",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
 
 
 def _redis_pool(url: str) -> ArqRedis:
@@ -76,8 +88,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(RequestLogMiddleware)
     # Outermost: delivery reports skip the framework's per-request cost (see the module).
     app.add_middleware(DeliveryReportFastPath)
+    app.include_router(health_router)
     for router in (
-        health_router,
         clinics_router,
         settings_router,
         templates_router,
@@ -91,7 +103,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         sms_info_router,
         webhooks_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=RATE_LIMITED)
     return app
 
 

@@ -15,13 +15,14 @@ from app.core import secrets
 from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import install_error_handlers
+from app.core.errors import Problem, install_error_handlers
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
 from app.core.methods import AllowedMethods
 from app.core.nul_guard import NulCharacterGuard
 from app.core.openapi import build_openapi, operation_id
 from app.core.query_params import refuse_unknown_query_parameters
+from app.core.ratelimit import RequestLimiter
 from app.deliveries.intake import ReportIntake
 from app.events.payloads import webhooks_spec
 from app.events.router import router as events_router
@@ -38,6 +39,18 @@ from app.webhooks.fastpath import DeliveryReportFastPath
 from app.webhooks.router import router as webhooks_router
 
 REDIS_TIMEOUT_SECONDS = 2.0
+RATE_LIMITED: dict[int | str, dict[str, object]] = {
+    429: {
+        "model": Problem,
+        "description": "Over the caller's rate limit; nothing was done",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until a request is allowed again",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
 
 
 def _redis_pool(url: str) -> ArqRedis:
@@ -61,10 +74,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.redis = _redis_pool(settings.redis_url)
         app.state.report_intake = ReportIntake(app.state.engine, app.state.redis)
+        app.state.rate_limiter = RequestLimiter(settings.redis_url)
         freeze_startup_objects()
         try:
             yield
         finally:
+            await app.state.rate_limiter.aclose()
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
@@ -86,8 +101,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(RequestLogMiddleware)
     # Outermost: delivery reports skip the framework's per-request cost (see the module).
     app.add_middleware(DeliveryReportFastPath)
+    app.include_router(health_router)
     for router in (
-        health_router,
         clinics_router,
         settings_router,
         templates_router,
@@ -102,7 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         sms_info_router,
         webhooks_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=RATE_LIMITED)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -37,6 +37,7 @@ def bench_settings(**overrides: object) -> Settings:
         database_url=DATABASE_URL,
         redis_url=REDIS_URL,
         admin_token="bench-admin-token",
+        rate_limit_per_minute=1_000_000,
         **overrides,  # type: ignore[arg-type]
     )
 

@@ -40,11 +40,11 @@ def test_errors_follow_authentication_path_ids_and_declarations(app: FastAPI) ->
         responses = spec["paths"][path][method]["responses"]
         return [status for status in responses if status[0] == "4"]
 
-    assert errors("/v1/clinics", "post") == ["401", "403", "422"]
-    assert errors("/v1/messages/{message_id}", "get") == ["401", "404", "422"]
-    assert errors("/v1/messages", "post") == ["401", "409", "422"]
-    assert errors("/v1/patients/{patient_no}", "put") == ["401", "409", "422"]
-    assert errors("/v1/templates/{type}", "get") == ["401", "422"]
+    assert errors("/v1/clinics", "post") == ["401", "403", "422", "429"]
+    assert errors("/v1/messages/{message_id}", "get") == ["401", "404", "422", "429"]
+    assert errors("/v1/messages", "post") == ["401", "409", "422", "429"]
+    assert errors("/v1/patients/{patient_no}", "put") == ["401", "409", "422", "429"]
+    assert errors("/v1/templates/{type}", "get") == ["401", "422", "429"]
     assert errors("/healthz", "get") == []
 
 

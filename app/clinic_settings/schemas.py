@@ -180,6 +180,13 @@ class SettingsFields(StrictModel):
     cancel_keyword: ReplyKeyword = Field(
         default="NEI", description="Likewise, asks to cancel the appointment"
     )
+    rate_limit_per_minute: int | None = Field(
+        default=None,
+        ge=10,
+        le=6000,
+        description="Requests a minute per API key (past it: 429 with Retry-After); "
+        "null: the service's default (RATE_LIMIT_PER_MINUTE)",
+    )
 
     @model_validator(mode="after")
     def _keywords_differ(self) -> Self:
@@ -270,6 +277,7 @@ class SettingsPatch(StrictModel):
     retention_days: int | None = None
     confirm_keyword: str | None = None
     cancel_keyword: str | None = None
+    rate_limit_per_minute: int | None = None
     provider_credentials: ProviderCredentials | None = None
 
 

@@ -2,11 +2,13 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import create_default_settings
 from app.clinics.models import ApiKey, Clinic
 from app.core.errors import NotFound
@@ -67,10 +69,19 @@ async def revoke_api_key(
     return api_key
 
 
-async def clinic_for_key(session: AsyncSession, key: str) -> Clinic | None:
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    clinic: Clinic
+    api_key_id: uuid.UUID
+    rate_limit_per_minute: int | None  # the clinic's own; None: the service's default
+
+
+async def holder_of_key(session: AsyncSession, key: str) -> KeyHolder | None:
     statement = (
-        select(Clinic)
+        select(Clinic, ApiKey.id, ClinicSettings.rate_limit_per_minute)
         .join(ApiKey, col(ApiKey.clinic_id) == col(Clinic.id))
+        .outerjoin(ClinicSettings, col(ClinicSettings.clinic_id) == col(Clinic.id))
         .where(col(ApiKey.key_hash) == hash_api_key(key), col(ApiKey.revoked_at).is_(None))
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else KeyHolder(*row)

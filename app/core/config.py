@@ -58,6 +58,29 @@ class Settings(BaseSettings):
         description="Whether event subscriptions may point into private networks (loopback, "
         "RFC 1918, link-local). Unset: yes in development and tests, no in production.",
     )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=1,
+        le=1_000_000,
+        description="Requests a minute per API key, for clinics that set no limit of their own",
+    )
+    admin_rate_limit_per_minute: int = Field(
+        default=600, ge=1, le=1_000_000, description="Requests a minute with the admin token"
+    )
+    webhook_rate_limit_per_minute: int = Field(
+        default=60_000,
+        ge=1,
+        le=10_000_000,
+        description="Provider webhook requests a minute per clinic: far above the API's, so "
+        "the delivery reports of a large send are never refused",
+    )
+    idempotency_wait_seconds: float = Field(
+        default=5,
+        gt=0,
+        le=60,
+        description="How long a request waits for another with the same Idempotency-Key "
+        "to finish (then replays its answer) before answering 409",
+    )
     log_level: str = "INFO"
     secrets_keys: SecretStr | None = Field(
         default=None,

@@ -19,6 +19,8 @@ from app.core.config import Settings
 
 # Well below SQLite's bound-parameter limit (999 on old builds).
 SQLITE_IN_BATCH = 500
+# How long a write waits for SQLite's single writer before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -32,7 +34,7 @@ def _set_sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPo
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
     # SQLite's own lower() folds A-Z only; searches must find "Øyvind" from "øyvind".
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.jobs import push_jobs, take_pending_jobs
+from app.core.ratelimit import RequestLimiter
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -40,7 +41,13 @@ def get_redis(request: Request) -> ArqRedis:
     return redis
 
 
+def get_rate_limiter(request: Request) -> RequestLimiter:
+    limiter: RequestLimiter = request.app.state.rate_limiter
+    return limiter
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RedisDep = Annotated[ArqRedis, Depends(get_redis)]
+RateLimiterDep = Annotated[RequestLimiter, Depends(get_rate_limiter)]

@@ -78,6 +78,18 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+class TooManyRequests(AppError):
+    status_code = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, per_minute: int, retry_after: int) -> None:
+        super().__init__(
+            f"Over the limit of {per_minute} requests a minute; retry in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 class InvalidInput(AppError):
     status_code = 422
     slug = "validation-error"

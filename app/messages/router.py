@@ -79,6 +79,7 @@ async def create_message(
         now=clock.now(),
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         handler=handle,
+        wait_seconds=settings.idempotency_wait_seconds,
     )
 
 
@@ -115,6 +116,7 @@ async def create_bulk(
         now=clock.now(),
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         handler=handle,
+        wait_seconds=settings.idempotency_wait_seconds,
     )
 
 

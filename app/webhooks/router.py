@@ -10,8 +10,9 @@ import logging
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.deps import ClockDep, RateLimiterDep, SessionDep, SettingsDep
 from app.core.errors import Problem
+from app.core.ratelimit import webhook_caller
 from app.webhooks import service
 from app.webhooks.parsing import BodyTooLarge, MalformedWebhook
 
@@ -94,6 +95,9 @@ async def take_delivery_reports(request: Request, provider: str, secret: str) ->
     intake (group commit); the 200 comes after that commit."""
     state = request.app.state
     service.provider_webhooks(provider)
+    await state.rate_limiter.check(
+        webhook_caller(secret), state.settings.webhook_rate_limit_per_minute
+    )
     webhook = await _webhook_request(request, state.settings.public_base_url)
     try:
         received, stored = await service.receive_delivery_reports(
@@ -123,10 +127,12 @@ async def inbound_sms(
     session: SessionDep,
     clock: ClockDep,
     config: SettingsDep,
+    limiter: RateLimiterDep,
 ) -> Response:
     """Inbound SMS (replies): stored, matched to a patient and the message answered, keyword
     applied (STOPP/START, confirm/cancel), and announced as `reply.received`."""
     service.provider_webhooks(provider)
+    await limiter.check(webhook_caller(secret), config.webhook_rate_limit_per_minute)
     clinic = await service.clinic_for_secret(session, secret)
     webhook = await _webhook_request(request, config.public_base_url)
     try:

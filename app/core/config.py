@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         "RFC 1918, link-local). Unset: yes in development and tests, no in production.",
     )
     log_level: str = "INFO"
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics wants `Authorization: Bearer <token>`.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:

@@ -12,7 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.phones import mask
 from app.metrics import observe_request
 
-_STANDARD_ATTRIBUTES = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# uvicorn adds `color_message`: the same text with terminal colour codes.
+_STANDARD_ATTRIBUTES = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 # The id of the request (or of the request that enqueued the running job).
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from prometheus_client import Counter, Histogram
 
+from app.clinic_settings.schemas import ProviderName
 from app.providers.base import Accepted, OutboundSms, SendResult, SmsProvider
 
 HTTP_REQUESTS = Counter(
@@ -31,11 +32,37 @@ PROVIDER_LATENCY = Histogram(
     "Time of one provider call (a batch).",
     ["provider"],
 )
+WEBHOOK_REPORTS = Counter(
+    "clinic_sms_webhook_reports_total",
+    "Delivery reports received from a provider's webhook, and webhook requests rejected.",
+    ["provider", "result"],
+)
+REPORTS_APPLIED = Counter(
+    "clinic_sms_delivery_reports_applied_total",
+    "Stored delivery reports applied to their messages (the worker, any provider), and "
+    "those whose message is unknown.",
+    ["result"],
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
     HTTP_LATENCY.labels(method, route).observe(seconds)
+
+
+def observe_reports_received(provider: str, received: int) -> None:
+    WEBHOOK_REPORTS.labels(provider, "received").inc(received)
+
+
+def observe_report_rejected(provider: str) -> None:
+    # The provider comes from the path: anything else is one label, not one per guess.
+    known = provider if provider in set(ProviderName) else "other"
+    WEBHOOK_REPORTS.labels(known, "rejected").inc()
+
+
+def observe_reports_applied(applied: int, unknown_message: int) -> None:
+    REPORTS_APPLIED.labels("applied").inc(applied)
+    REPORTS_APPLIED.labels("unknown_message").inc(unknown_message)
 
 
 def _outcome(result: SendResult) -> str:

@@ -18,6 +18,7 @@ from app.messages.dispatch import (
     upcoming_send_times,
 )
 from app.messages.wakeups import DISPATCH_JOB, dispatch_job
+from app.metrics import observe_send_outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
             worker_id=ctx["status"].worker_id,
         )
         total.add(stats)
+        observe_send_outcomes(stats.accepted, stats.unknown, stats.failed, stats.retried)
         if stats.claimed == 0:
             return False
     return True

@@ -43,6 +43,16 @@ REPORTS_APPLIED = Counter(
     "those whose message is unknown.",
     ["result"],
 )
+MESSAGES_RECORDED = Counter(
+    "clinic_sms_messages_recorded_total",
+    "Send outcomes the worker committed: sent, unknown_outcome, failed, retried.",
+    ["result"],
+)
+EVENT_DELIVERIES = Counter(
+    "clinic_sms_event_deliveries_total",
+    "Event delivery attempts the worker committed: delivered, retrying, failed.",
+    ["result"],
+)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -63,6 +73,21 @@ def observe_report_rejected(provider: str) -> None:
 def observe_reports_applied(applied: int, unknown_message: int) -> None:
     REPORTS_APPLIED.labels("applied").inc(applied)
     REPORTS_APPLIED.labels("unknown_message").inc(unknown_message)
+
+
+def observe_send_outcomes(sent: int, unknown: int, failed: int, retried: int) -> None:
+    for result, count in (
+        ("sent", sent),
+        ("unknown_outcome", unknown),
+        ("failed", failed),
+        ("retried", retried),
+    ):
+        MESSAGES_RECORDED.labels(result).inc(count)
+
+
+def observe_event_deliveries(delivered: int, retrying: int, failed: int) -> None:
+    for result, count in (("delivered", delivered), ("retrying", retrying), ("failed", failed)):
+        EVENT_DELIVERIES.labels(result).inc(count)
 
 
 def _outcome(result: SendResult) -> str:

@@ -15,6 +15,7 @@ async def test_sends_count_provider_outcomes_and_empty_the_backlog(
     ctx: dict[str, Any],
 ) -> None:
     accepted = sample("clinic_sms_provider_results_total", provider="sandbox", outcome="accepted")
+    recorded = sample("clinic_sms_messages_recorded_total", result="sent")
     calls = sample("clinic_sms_provider_call_duration_seconds_count", provider="sandbox")
     for _ in range(3):
         created = await client.post(
@@ -24,5 +25,6 @@ async def test_sends_count_provider_outcomes_and_empty_the_backlog(
     await tasks.dispatch(ctx)
     after = sample("clinic_sms_provider_results_total", provider="sandbox", outcome="accepted")
     assert after == accepted + 3
+    assert sample("clinic_sms_messages_recorded_total", result="sent") == recorded + 3
     assert sample("clinic_sms_provider_call_duration_seconds_count", provider="sandbox") > calls
     assert (await scrape(client))["clinic_sms_messages_due"] == 0

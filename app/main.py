@@ -48,7 +48,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
         app.state.engine = create_engine(settings)

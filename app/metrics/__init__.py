@@ -98,14 +98,14 @@ class MeasuredProvider:
     """Wraps an adapter: counts each message's outcome and times each call."""
 
     def __init__(self, provider: SmsProvider) -> None:
-        self._provider = provider
+        self.adapter = provider
         self.name = provider.name
         self.max_batch_size = provider.max_batch_size
 
     async def send_batch(self, messages: Sequence[OutboundSms]) -> list[SendResult]:
         started = time.perf_counter()
         try:
-            results = await self._provider.send_batch(messages)
+            results = await self.adapter.send_batch(messages)
         except BaseException:
             PROVIDER_RESULTS.labels(self.name, "unknown_outcome").inc(len(messages))
             raise

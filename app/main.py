@@ -16,7 +16,7 @@ from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import Problem, install_error_handlers
-from app.core.logging import RequestLogMiddleware, configure_logging
+from app.core.logging import RequestIdMiddleware, RequestLogMiddleware, configure_logging
 from app.core.memory import freeze_startup_objects
 from app.core.methods import AllowedMethods
 from app.core.nul_guard import NulCharacterGuard
@@ -28,6 +28,7 @@ from app.events.payloads import webhooks_spec
 from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.messages.router import router as messages_router
+from app.metrics.router import router as metrics_router
 from app.patients.router import router as patients_router
 from app.reminder_rules.router import router as reminder_rules_router
 from app.replies.router import router as replies_router
@@ -63,10 +64,11 @@ def _redis_pool(url: str) -> ArqRedis:
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Before uvicorn's "Started server process": its start-up lines are JSON too.
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
         secrets.configure(settings.secrets_keys)
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
@@ -101,7 +103,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(RequestLogMiddleware)
     # Outermost: delivery reports skip the framework's per-request cost (see the module).
     app.add_middleware(DeliveryReportFastPath)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     for router in (
         clinics_router,
         settings_router,

@@ -3,7 +3,9 @@ import logging
 
 import httpx
 
+from app.core.config import Settings
 from app.core.logging import JsonFormatter
+from app.main import create_app
 from tests.conftest import ClinicAccess
 
 
@@ -52,3 +54,19 @@ def test_numbers_and_webhook_secrets_are_masked_in_messages_and_tracebacks() -> 
     assert "91234567" not in line
     assert "98765432" not in line
     assert "s3cr3t" not in line
+
+
+def test_uvicorns_start_up_lines_are_json_without_its_colour_copy(settings: Settings) -> None:
+    """uvicorn logs "Started server process" after importing the app, before the lifespan."""
+    logging.getLogger("uvicorn.error").addHandler(logging.StreamHandler())
+    create_app(settings)
+    [handler] = logging.getLogger().handlers
+    assert isinstance(handler.formatter, JsonFormatter)
+    assert not logging.getLogger("uvicorn.error").handlers
+    record = logging.makeLogRecord(
+        {"name": "uvicorn.error", "msg": "Started server process [%d]", "args": (7,)}
+    )
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    entry = json.loads(handler.format(record))
+    assert entry["message"] == "Started server process [7]"
+    assert "color_message" not in entry

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
         description="Fernet keys for secrets at rest, comma-separated: the first encrypts, "
         "all decrypt. Required in production; `make run` creates a local one.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics wants `Authorization: Bearer <token>`.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:

@@ -8,6 +8,8 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.logging import request_id
+
 logger = logging.getLogger(__name__)
 
 _PENDING_JOBS = "pending_jobs"
@@ -50,10 +52,14 @@ async def push_jobs(redis: ArqRedis | None, jobs: list[PendingJob], *, now: date
 async def _enqueue(redis: ArqRedis, job: PendingJob, now: datetime) -> None:
     """arq refuses an id that is queued or running. Queued is fine: that job will find
     the work. Running is not: it may already have looked, so a follow-up goes in under a
-    versioned id (`dispatch:…:v2`)."""
+    versioned id (`dispatch:…:v2`). The request's id rides along for the job's logs."""
     for job_id in _versions(job.job_id):
         queued = await redis.enqueue_job(
-            job.function, *job.args, _job_id=job_id, _defer_by=_delay(job.defer_until, now)
+            job.function,
+            *job.args,
+            _job_id=job_id,
+            _defer_by=_delay(job.defer_until, now),
+            request_id=request_id.get(),
         )
         if queued is not None or job_id is None:
             return

@@ -1,15 +1,29 @@
+import contextvars
 import json
 import logging
 import re
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.phones import mask
+from app.metrics import observe_request
 
-_STANDARD_ATTRIBUTES = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# uvicorn adds `color_message`: the same text with terminal colour codes.
+_STANDARD_ATTRIBUTES = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
+
+# The id of the request (or of the request that enqueued the running job).
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+REQUEST_ID_HEADER = "x-request-id"
+# A client's id is kept only when it cannot forge log fields or flood a line.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 # Provider webhook URLs carry the clinic's secret; access logs must not.
@@ -39,6 +53,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_plain_record_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Every record of every logger (uvicorn's and arq's too) carries the current id."""
+    record = _plain_record_factory(*args, **kwargs)
+    current = request_id.get()
+    if current is not None:
+        record.request_id = current
+    return record
+
+
+logging.setLogRecordFactory(_record_with_request_id)
+
+
+def accepted_request_id(offered: str | None) -> str:
+    if offered is not None and _SAFE_REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
@@ -46,7 +81,7 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # arq's CLI installs its own handler; let its records reach ours instead, once.
-    for name in ("arq", "uvicorn", "uvicorn.error"):
+    for name in ("arq", "arq.worker", "uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     # uvicorn's access log prints raw paths and query strings (phone numbers, webhook
@@ -82,10 +117,41 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, remember_status)
         finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            observe_request(scope["method"], route, status, seconds)
             _request_logger.info(
                 "%s %s %d",
                 scope["method"],
-                getattr(scope.get("route"), "path", "unmatched"),
+                route,
                 status,
-                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+                extra={"duration_ms": round(seconds * 1000, 1)},
             )
+
+
+class RequestIdMiddleware:
+    """Accepts a safe `X-Request-ID` or makes one, and echoes it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode())
+        current = accepted_request_id(offered.decode("latin-1") if offered else None)
+        token = request_id.set(current)
+
+        async def echo(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER.encode(), current.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, echo)
+        finally:
+            request_id.reset(token)

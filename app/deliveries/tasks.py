@@ -9,6 +9,7 @@ from typing import Any
 from app.core.db import session_scope
 from app.core.jobs import push_jobs, take_pending_jobs
 from app.deliveries.reports import APPLY_STORED_JOB, AppliedReports, apply_job, apply_stored_reports
+from app.metrics import observe_reports_applied
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ async def apply_stored(ctx: dict[str, Any]) -> dict[str, int]:
         now = ctx["clock"].now()
         await push_jobs(ctx["redis"], [apply_job(now + timedelta(seconds=1))], now=now)
     if total.claimed:
+        observe_reports_applied(total.applied, total.unknown_message)
         logger.info(
             "delivery reports applied",
             extra={

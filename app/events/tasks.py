@@ -12,6 +12,7 @@ from app.core.jobs import push_jobs, take_pending_jobs
 from app.events.delivery import DeliveryStats, claim_due, post_all, record_results
 from app.events.models import DeliveryStatus, event_delivery_table
 from app.events.service import DELIVER_JOB, deliver_job
+from app.metrics import observe_event_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ async def deliver_batch(ctx: JobContext) -> DeliveryStats:
         stats = await record_results(
             session, claimed, results, now=clock.now(), random=ctx.get("random", random.random)
         )
+    observe_event_deliveries(stats.delivered, stats.retrying, stats.failed)
     await push_jobs(ctx["redis"], take_pending_jobs(session), now=clock.now())
     return stats
 

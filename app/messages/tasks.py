@@ -13,6 +13,7 @@ from app.core.jobs import PendingJob, push_jobs
 from app.messages.dispatch import DispatchStats, dispatch_batch
 from app.messages.sweep import expire_overdue, settle_abandoned_sends, upcoming_send_times
 from app.messages.wakeups import DISPATCH_JOB, dispatch_job
+from app.metrics import observe_send_outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
             worker_id=ctx["status"].worker_id,
         )
         total.add(stats)
+        observe_send_outcomes(stats.accepted, stats.unknown, stats.failed, stats.retried)
         if stats.claimed == 0:
             return False
     return True

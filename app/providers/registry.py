@@ -9,6 +9,7 @@ from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ProviderName
 from app.clinic_settings.service import webhook_urls
 from app.core.config import Environment, Settings
+from app.metrics import MeasuredProvider
 from app.providers.base import (
     Failed,
     FailureKind,
@@ -68,6 +69,9 @@ class ProviderFactory:
         self._now = now
 
     def build(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider:
+        return MeasuredProvider(self._adapter(settings, webhook_secret))
+
+    def _adapter(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider:
         credentials = settings.provider_credentials.get(settings.provider, {})
         delivery_url = webhook_urls(
             self._config.public_base_url, settings.provider, webhook_secret

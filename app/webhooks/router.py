@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.deps import ClockDep, RateLimiterDep, SessionDep, SettingsDep
-from app.core.errors import Problem
+from app.core.errors import AppError, Problem
 from app.core.ratelimit import webhook_caller
+from app.metrics import observe_report_rejected, observe_reports_received
 from app.webhooks import service
 from app.webhooks.parsing import BodyTooLarge, MalformedWebhook
 
@@ -94,12 +95,12 @@ async def take_delivery_reports(request: Request, provider: str, secret: str) ->
     session. Reports arriving together are written in one transaction by the process's
     intake (group commit); the 200 comes after that commit."""
     state = request.app.state
-    service.provider_webhooks(provider)
-    await state.rate_limiter.check(
-        webhook_caller(secret), state.settings.webhook_rate_limit_per_minute
-    )
-    webhook = await _webhook_request(request, state.settings.public_base_url)
     try:
+        service.provider_webhooks(provider)
+        await state.rate_limiter.check(
+            webhook_caller(secret), state.settings.webhook_rate_limit_per_minute
+        )
+        webhook = await _webhook_request(request, state.settings.public_base_url)
         received, stored = await service.receive_delivery_reports(
             state.report_intake,
             state.sessionmaker,
@@ -110,7 +111,12 @@ async def take_delivery_reports(request: Request, provider: str, secret: str) ->
         )
     except MalformedWebhook as exc:
         _log_malformed(provider, "delivery", exc)
+        observe_report_rejected(provider)
         raise
+    except AppError:
+        observe_report_rejected(provider)
+        raise
+    observe_reports_received(provider, received)
     answer = DeliveryAcknowledged(received=received, stored=stored)
     return Response(answer.model_dump_json(), media_type="application/json")
 

@@ -1,5 +1,6 @@
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -11,6 +12,7 @@ import httpx
 from arq import cron, func
 from arq.connections import RedisSettings
 from arq.cron import CronJob
+from arq.typing import WorkerCoroutine
 from arq.worker import Function
 
 from app import __version__
@@ -19,6 +21,7 @@ from app.core.clock import Clock, SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, session_scope
 from app.core.logging import configure_logging
+from app.core.logging import request_id as _request_id
 from app.core.memory import freeze_startup_objects
 from app.deliveries import tasks as delivery_tasks
 from app.deliveries.service import DeliveryReport
@@ -112,6 +115,20 @@ async def _beat_forever(
             logger.warning("could not record the heartbeat; trying again", exc_info=True)
 
 
+def with_request_id(task: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """The job's log lines carry the id of the request that enqueued it (`push_jobs`)."""
+
+    @functools.wraps(task)
+    async def run(ctx: WorkerContext, *args: Any, request_id: str | None = None) -> Any:
+        token = _request_id.set(request_id)
+        try:
+            return await task(ctx, *args)
+        finally:
+            _request_id.reset(token)
+
+    return run
+
+
 def _every(seconds: int) -> set[int]:
     return set(range(0, 60, seconds))
 
@@ -125,13 +142,22 @@ class WorkerSettings:
     on_shutdown = shutdown
     functions: ClassVar[list[Function]] = [
         func(
-            message_tasks.dispatch,
+            with_request_id(message_tasks.dispatch),
             name=message_tasks.DISPATCH_JOB,
             timeout=message_tasks.DISPATCH_TIMEOUT_SECONDS,
             max_tries=3,
         ),
-        func(delivery_tasks.apply_stored, name=delivery_tasks.APPLY_STORED_JOB, timeout=120),
-        func(event_tasks.deliver, name=event_tasks.DELIVER_JOB, timeout=600, max_tries=3),
+        func(
+            with_request_id(delivery_tasks.apply_stored),
+            name=delivery_tasks.APPLY_STORED_JOB,
+            timeout=120,
+        ),
+        func(
+            with_request_id(event_tasks.deliver),
+            name=event_tasks.DELIVER_JOB,
+            timeout=600,
+            max_tries=3,
+        ),
     ]
     cron_jobs: ClassVar[list[CronJob]] = [
         cron(

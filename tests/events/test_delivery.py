@@ -25,6 +25,7 @@ from tests.conftest import ClinicAccess
 from tests.events.test_subscriptions_api import HOOK, subscribe
 from tests.events.test_targets import resolving_to
 from tests.support.standard_webhooks import signed_with
+from tests.test_metrics import sample, scrape
 
 
 class FakeRedis:
@@ -533,3 +534,27 @@ async def test_a_subscription_deleted_while_posting_loses_nothing_else(
     assert result["delivered"] == 1
     [delivery] = await deliveries(sessionmaker)
     assert delivery.status == "delivered"
+
+
+async def test_deliveries_are_counted_on_metrics_and_pending_ones_shown(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    ctx: dict[str, Any],
+    hook: respx.MockRouter,
+) -> None:
+    retrying = sample("clinic_sms_event_deliveries_total", result="retrying")
+    delivered = sample("clinic_sms_event_deliveries_total", result="delivered")
+    route = hook.post(HOOK).respond(503)
+    await subscribe(client, clinic, event_types=["reply.received"])
+    await emit(sessionmaker, clinic, clock, count=2)
+    assert (await scrape(client))["clinic_sms_event_deliveries_pending"] == 2
+
+    await tasks.deliver(ctx)
+    assert sample("clinic_sms_event_deliveries_total", result="retrying") == retrying + 2
+    route.respond(204)
+    clock.advance(days=1)
+    await tasks.deliver(ctx)
+    assert sample("clinic_sms_event_deliveries_total", result="delivered") == delivered + 2
+    assert (await scrape(client))["clinic_sms_event_deliveries_pending"] == 0

@@ -1,8 +1,16 @@
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.clock import FixedClock
+from app.core.config import Settings
+from app.deliveries.service import DeliveryReport
+from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
 
 
@@ -19,3 +27,30 @@ async def put_patient(
 @pytest.fixture
 async def patient(client: httpx.AsyncClient, clinic: ClinicAccess) -> dict[str, Any]:
     return await put_patient(client, clinic, "1001", wants_sms=True)
+
+
+@pytest.fixture
+def reports() -> list[DeliveryReport]:
+    return []
+
+
+@pytest.fixture
+async def ctx(
+    settings: Settings,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    reports: list[DeliveryReport],
+) -> AsyncIterator[dict[str, Any]]:
+    async def sink(batch: list[DeliveryReport]) -> None:
+        reports.extend(batch)
+
+    async with httpx.AsyncClient() as http:
+        yield {
+            "settings": settings,
+            "clock": clock,
+            "sessionmaker": sessionmaker,
+            "redis": redis,
+            "providers": ProviderFactory(settings, http, sink, clock.now),
+            "status": SimpleNamespace(worker_id="test-worker"),
+        }

@@ -1,52 +1,20 @@
 """The worker's jobs with real Redis: wake-ups survive a flush, and dispatch sends."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import pytest
 from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
-from app.core.config import Settings
 from app.deliveries.service import DeliveryReport
 from app.events.models import EventDelivery
 from app.messages import tasks
 from app.messages.models import Message
 from app.messages.wakeups import dispatch_job
-from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
-
-
-@pytest.fixture
-def reports() -> list[DeliveryReport]:
-    return []
-
-
-@pytest.fixture
-async def ctx(
-    settings: Settings,
-    clock: FixedClock,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    redis: ArqRedis,
-    reports: list[DeliveryReport],
-) -> AsyncIterator[dict[str, Any]]:
-    async def sink(batch: list[DeliveryReport]) -> None:
-        reports.extend(batch)
-
-    async with httpx.AsyncClient() as http:
-        yield {
-            "settings": settings,
-            "clock": clock,
-            "sessionmaker": sessionmaker,
-            "redis": redis,
-            "providers": ProviderFactory(settings, http, sink, clock.now),
-            "status": SimpleNamespace(worker_id="test-worker"),
-        }
 
 
 async def _queue(client: httpx.AsyncClient, clinic: ClinicAccess, **body: Any) -> None:

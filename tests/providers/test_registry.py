@@ -6,6 +6,7 @@ import pytest
 from app.clinic_settings.models import ClinicSettings
 from app.core.config import Environment, Settings
 from app.deliveries.service import DeliveryReport
+from app.metrics import MeasuredProvider
 from app.providers.base import Failed, FailureKind, OutboundSms, SenderKind
 from app.providers.linkmobility import LinkMobilityProvider
 from app.providers.registry import ProviderFactory
@@ -30,7 +31,8 @@ async def test_the_clinics_provider_is_built(provider: str, expected: type) -> N
         built = _factory(Environment.DEVELOPMENT, http).build(
             ClinicSettings(provider=provider), "secret"
         )
-    assert isinstance(built, expected)
+    assert isinstance(built, MeasuredProvider), "every adapter's calls are counted"
+    assert isinstance(built.adapter, expected)
 
 
 async def test_production_never_fakes_delivery_with_the_sandbox() -> None:

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.appointments.composer import Composer
 from app.appointments.messaging import (
     AppointmentView,
-    Composer,
     Context,
     DecisionWrites,
     day_appointments,

@@ -1,5 +1,5 @@
 """What appointment scheduling shares: the request's context, the facts it reads (messages,
-decisions), making message rows from decisions, and recording the decisions."""
+decisions), and recording the decisions. Making message rows is in `composer`."""
 
 import uuid
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.appointments.lookup import appointment_merge_values, find_appointment
+from app.appointments.lookup import find_appointment
 from app.appointments.models import (
     Appointment,
     DecisionOutcome,
@@ -19,35 +19,19 @@ from app.appointments.models import (
 )
 from app.appointments.scheduling import (
     KIND_VALUES,
-    AppointmentSkipReason,
     Decision,
     MessageFacts,
     Rules,
     Window,
 )
 from app.clinic_settings.models import ClinicSettings
-from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import send_window_rules
 from app.core.db import bulk_insert, bulk_update, in_batches
 from app.core.errors import NotFound
-from app.messages.compose import (
-    Content,
-    MessageRow,
-    merge_values,
-    new_message_row,
-    shared_columns,
-)
 from app.messages.models import MessageStatus, message_table
-from app.messages.recipients import Recipient, patient_recipients
-from app.messages.schemas import MessageContent
 from app.patients.models import Patient
 from app.reminder_rules.models import ReminderRules
 from app.reminder_rules.service import reminders_of
-from app.sms.text import analyze
-from app.templates import service as templates_service
-from app.templates.defaults import TemplateType
-from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
-from app.templates.models import MessageTemplate
 
 _message = message_table.c
 _decision = appointment_reminder_table.c
@@ -221,143 +205,6 @@ async def with_messages(
         view.messages = messages[view.appointment.appointment_id]
         view.decided = decided[view.appointment.appointment_id]
     return views
-
-
-class Composer:
-    """Turns timed decisions into message rows; the clinic's templates are read once."""
-
-    def __init__(self, context: Context) -> None:
-        self.context = context
-        self._stored: dict[str, MessageTemplate] | None = None
-        self._templates: dict[str, tuple[ParsedTemplate | None, bool]] = {}
-
-    async def load(self, session: AsyncSession, decisions: Sequence[Decision]) -> None:
-        if self._stored is not None or not any(d.timing for d in decisions):
-            return
-        rows = await templates_service.list_templates(
-            session, clinic_id=self.context.clinic_id, now=self.context.now
-        )
-        self._stored = {row.type: row for row in rows}
-
-    def _template(self, kind: str) -> tuple[ParsedTemplate | None, bool]:
-        """Parsed on first use: a push needs two or three of the twelve."""
-        if kind not in self._templates:
-            assert self._stored is not None
-            row = self._stored[kind]
-            self._templates[kind] = (_parsed(row.text), row.allow_reply)
-        return self._templates[kind]
-
-    def compose(
-        self,
-        appointment: Appointment,
-        patient: Patient,
-        decisions: Sequence[Decision],
-        *,
-        automatic: bool,
-    ) -> tuple[list[Decision], list[MessageRow]]:
-        """The decisions, with those that cannot be sent turned into skips, and the rows."""
-        settings = self.context.settings
-        recipients, skipped = patient_recipients(
-            patient,
-            message_type=TemplateType.REMINDER_1,
-            policy=ReminderPolicy(settings.reminder_policy),
-            include_guardians=settings.include_guardians,
-            automatic=automatic,
-        )
-        outcome: list[Decision] = []
-        rows: list[MessageRow] = []
-        request: MessageContent | None = None
-        for decision in decisions:
-            if decision.timing is not None and not settings.sms_enabled:
-                decision = Decision(decision.kind, None, "sms_disabled")
-            elif decision.timing is not None and not recipients:
-                decision = Decision(decision.kind, None, skipped[0].reason)
-            elif decision.timing is not None:
-                request = request or self._request(appointment)
-                made, reason = self._rows(appointment, patient, decision, recipients, request)
-                rows += made
-                decision = decision if reason is None else Decision(decision.kind, None, reason)
-            outcome.append(decision)
-        return outcome, rows
-
-    def _rows(
-        self,
-        appointment: Appointment,
-        patient: Patient,
-        decision: Decision,
-        recipients: Sequence[Recipient],
-        request: MessageContent,
-    ) -> tuple[list[MessageRow], AppointmentSkipReason | None]:
-        assert decision.timing is not None
-        settings, timing = self.context.settings, decision.timing
-        template, allow_reply = self._template(decision.kind)
-        if template is None:
-            return [], "template_error"
-        content = Content(
-            decision.kind,
-            template,
-            allow_reply,
-            timing.send_after,
-            timing.expires_at,
-            timing.send_at,
-            timing.kind,
-            request,
-            appointment.start_at,
-            appointment.patient_id,
-        )
-        try:
-            text = template.render(merge_values(content, settings, patient))
-        except TemplateSyntaxError:
-            return [], "template_error"
-        analysis = analyze(text)
-        if analysis.segments > settings.max_segments:
-            return [], "too_long"
-        context = self.context
-        shared = shared_columns(
-            clinic_id=context.clinic_id, settings=settings, content=content, now=context.now
-        )
-        rows = [
-            new_message_row(
-                shared,
-                recipient=recipient,
-                patient=patient,
-                text=text,
-                analysis=analysis,
-                price_per_segment=settings.price_per_segment,
-            )
-            for recipient in recipients
-        ]
-        return rows, None
-
-    def _request(self, appointment: Appointment) -> MessageContent:
-        """What the messages service reads of a request: the appointment's id, practitioner
-        and [Tidspunkt]. Built from stored values, so not validated again."""
-        when = appointment_merge_values(appointment, self.context.window.tz)["Tidspunkt"]
-        return MessageContent.model_construct(
-            appointment_id=appointment.appointment_id,
-            practitioner=appointment.practitioner,
-            merge_values={"Tidspunkt": when},
-        )
-
-
-def _parsed(text: str) -> ParsedTemplate | None:
-    try:
-        return parse(text)
-    except TemplateSyntaxError:
-        return None
-
-
-def facts_of(row: MessageRow) -> MessageFacts:
-    return MessageFacts(
-        id=row["id"],
-        type=row["type"],
-        status=row["status"],
-        delivery=None,
-        patient_id=row["patient_id"],
-        appointment_start_at=row["appointment_start_at"],
-        next_attempt_at=row["next_attempt_at"],
-        sent_at=None,
-    )
 
 
 @dataclass

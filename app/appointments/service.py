@@ -15,16 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.appointments.composer import Composer, facts_of
 from app.appointments.lookup import find_appointment
 from app.appointments.messaging import (
     AppointmentView,
-    Composer,
     Context,
     Decided,
     cancel_pending,
     day_appointments,
     decided_of,
-    facts_of,
     load_context,
     messages_of,
     record_decisions,

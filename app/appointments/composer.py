@@ -6,10 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.lookup import appointment_merge_values
 from app.appointments.messaging import Context
-from app.appointments.models import (
-    Appointment,
-)
+from app.appointments.models import Appointment, Confirmation
 from app.appointments.scheduling import (
+    REPLY_KINDS,
     AppointmentSkipReason,
     Decision,
     MessageFacts,
@@ -26,10 +25,11 @@ from app.messages.recipients import Recipient, patient_recipients
 from app.messages.schemas import MessageContent
 from app.patients.models import Patient
 from app.sms.text import analyze
-from app.templates import service as templates_service
+from app.templates.asking import without_asking
 from app.templates.defaults import TemplateType
 from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
 from app.templates.models import MessageTemplate
+from app.templates.stored import list_templates
 
 
 class Composer:
@@ -43,7 +43,7 @@ class Composer:
     async def load(self, session: AsyncSession, decisions: Sequence[Decision]) -> None:
         if self._stored is not None or not any(d.timing for d in decisions):
             return
-        rows = await templates_service.list_templates(
+        rows = await list_templates(
             session, clinic_id=self.context.clinic_id, now=self.context.now
         )
         self._stored = {row.type: row for row in rows}
@@ -114,29 +114,50 @@ class Composer:
             appointment.start_at,
             appointment.patient_id,
         )
-        try:
-            text = template.render(merge_values(content, settings, patient))
-        except TemplateSyntaxError:
-            return [], "template_error"
-        analysis = analyze(text)
-        if analysis.segments > settings.max_segments:
-            return [], "too_long"
         context = self.context
         shared = shared_columns(
             clinic_id=context.clinic_id, settings=settings, content=content, now=context.now
         )
-        rows = [
-            new_message_row(
-                shared,
-                recipient=recipient,
-                patient=patient,
-                text=text,
-                analysis=analysis,
-                price_per_segment=settings.price_per_segment,
+        rows: list[MessageRow] = []
+        for recipient in recipients:  # a guardian's copy reads differently ([Mottaker], [du])
+            text = self._text(template, content, appointment, patient, recipient)
+            if text is None:
+                return [], "template_error"
+            if not text:
+                return [], "confirmed"  # nothing left once it no longer asks for JA
+            analysis = analyze(text)
+            if analysis.segments > settings.max_segments:
+                return [], "too_long"
+            rows.append(
+                new_message_row(
+                    shared,
+                    recipient=recipient,
+                    patient=patient,
+                    text=text,
+                    analysis=analysis,
+                    price_per_segment=settings.price_per_segment,
+                )
             )
-            for recipient in recipients
-        ]
         return rows, None
+
+    def _text(
+        self,
+        template: ParsedTemplate,
+        content: Content,
+        appointment: Appointment,
+        patient: Patient,
+        recipient: Recipient,
+    ) -> str | None:
+        """The text for one recipient (None: the template cannot be rendered). An appointment
+        the patient has confirmed is never asked for the confirm keyword again."""
+        settings = self.context.settings
+        try:
+            text = template.render(merge_values(content, settings, patient, recipient))
+        except TemplateSyntaxError:
+            return None
+        if appointment.confirmation == Confirmation.CONFIRMED and content.type in REPLY_KINDS:
+            return without_asking(text, settings.confirm_keyword)
+        return text
 
     def _request(self, appointment: Appointment) -> MessageContent:
         """What the messages service reads of a request: the appointment's id, practitioner

@@ -1,13 +1,30 @@
-"""Replies JA/NEI to a reminder or booking confirmation, applied to the appointment."""
+"""Replies JA/NEI to a reminder or booking confirmation, applied to the appointment.
 
+A JA is the last time the appointment asks: the later reminders that go only if unconfirmed
+are cancelled (reason `confirmed`), and any other text still waiting to ask is made again
+without asking.
+"""
+
+import uuid
 from datetime import datetime
+from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.appointments.service import apply_reply_keyword
+from app.appointments.lookup import find_appointment
+from app.appointments.messaging import (
+    AppointmentView,
+    load_context,
+    stored_patient,
+    with_messages,
+)
+from app.appointments.models import Appointment, AppointmentStatus, Confirmation
+from app.appointments.scheduling import REPLY_KINDS, push_of
+from app.appointments.service import schedule
 from app.events.models import EventType
 from app.events.service import NewEvent, record_events
-from app.messages.models import Message
+from app.messages.models import Message, message_table
 from app.replies.keywords import Keyword
 from app.replies.models import Reply
 
@@ -15,6 +32,7 @@ _EVENTS = {
     "confirmed": EventType.APPOINTMENT_CONFIRMED,
     "cancellation_requested": EventType.APPOINTMENT_CANCELLATION_REQUESTED,
 }
+_message = message_table.c
 
 
 async def apply_confirmation_reply(session: AsyncSession, reply: Reply, now: datetime) -> None:
@@ -44,3 +62,73 @@ async def apply_confirmation_reply(session: AsyncSession, reply: Reply, now: dat
     await record_events(
         session, [NewEvent(reply.clinic_id, event_type, data, reply.patient_id)], now=now
     )
+
+
+async def apply_reply_keyword(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    appointment_id: str,
+    message_id: uuid.UUID,
+    keyword: Literal["confirm", "cancel"],
+    now: datetime,
+) -> Literal["confirmed", "cancellation_requested", "ignored"]:
+    """A JA/NEI reply to a reminder or booking confirmation: mark the appointment confirmed
+    or cancellation-requested. Ignored when the message was not for this appointment's
+    current time (it has moved since), or the appointment is no longer booked or has begun."""
+    appointment = await find_appointment(
+        session, clinic_id=clinic_id, appointment_id=appointment_id, for_update=True
+    )
+    if appointment is None or not await _reply_fits(session, appointment, message_id):
+        return "ignored"
+    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
+        return "ignored"
+    if keyword == "cancel":
+        _confirm(appointment, Confirmation.CANCELLATION_REQUESTED, now)
+        return "cancellation_requested"
+    if _confirm(appointment, Confirmation.CONFIRMED, now):
+        await _ask_no_more(session, appointment, now)
+    return "confirmed"
+
+
+def _confirm(appointment: Appointment, confirmation: Confirmation, now: datetime) -> bool:
+    """The latest answer counts; the same answer twice keeps the first time. Whether the
+    answer changed."""
+    if appointment.confirmation == confirmation:
+        return False
+    appointment.confirmation = confirmation.value
+    appointment.confirmation_at = now
+    appointment.updated_at = now
+    return True
+
+
+async def _ask_no_more(session: AsyncSession, appointment: Appointment, now: datetime) -> None:
+    context = await load_context(session, appointment.clinic_id, now)
+    patient = await stored_patient(session, appointment)
+    [view] = await with_messages(
+        session, appointment.clinic_id, [AppointmentView(appointment, patient.patient_no)]
+    )
+    push = push_of(appointment, AppointmentStatus.BOOKED, just_confirmed=True)
+    await schedule(session, context, view, patient, push, patient_changed=False)
+
+
+async def _reply_fits(
+    session: AsyncSession, appointment: Appointment, message_id: uuid.UUID
+) -> bool:
+    statement = select(
+        _message.type, _message.patient_id, _message.appointment_start_at, _message.created_at
+    ).where(
+        _message.id == message_id,
+        _message.clinic_id == appointment.clinic_id,
+        _message.appointment_id == appointment.appointment_id,
+    )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None or row.type not in REPLY_KINDS:
+        return False
+    if row.patient_id is not None and row.patient_id != appointment.patient_id:
+        return False  # the slot went to another patient: the old one's answer is not theirs
+    if row.appointment_start_at is not None:
+        return bool(row.appointment_start_at == appointment.start_at)
+    # Made before the appointment was pushed: it fits unless the appointment moved since.
+    moved_at = appointment.rescheduled_at
+    return moved_at is None or moved_at <= row.created_at

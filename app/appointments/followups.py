@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from app.appointments.messaging import AppointmentView, load_context, with_messages
 from app.appointments.models import Appointment, AppointmentStatus
-from app.appointments.scheduling import RECIPIENT_REASONS, Kind, Push
+from app.appointments.scheduling import RECIPIENT_REASONS, Kind, push_of
 from app.appointments.service import schedule
 from app.patients.models import Patient
 
@@ -40,8 +40,7 @@ async def schedule_skipped(
     context = await load_context(session, clinic_id, now)
     for view in await with_messages(session, clinic_id, views):
         appointment = view.appointment
-        status = AppointmentStatus(appointment.status)
-        push = Push(status, appointment.start_at, appointment.end_at, patient.id, status)
+        push = push_of(appointment, AppointmentStatus(appointment.status))
         booking = view.decided.get(Kind.BOOKING_CONFIRMATION)
         skipped = booking is not None and booking.start_at == appointment.start_at
         skipped = skipped and booking is not None and booking.skip_reason in RECIPIENT_REASONS

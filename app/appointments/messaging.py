@@ -28,6 +28,7 @@ from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
 from app.core.db import bulk_insert, bulk_update, in_batches
 from app.core.errors import NotFound
+from app.events.messages import record_message_status_events
 from app.messages.models import MessageStatus, message_table
 from app.patients.models import Patient
 from app.reminder_rules.models import ReminderRules
@@ -290,15 +291,23 @@ def decision_rows(
 
 
 async def cancel_pending(
-    session: AsyncSession, message_ids: Sequence[uuid.UUID], now: datetime
+    session: AsyncSession,
+    message_ids: Sequence[uuid.UUID],
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> set[uuid.UUID]:
-    """Cancel those still pending (the worker may have claimed one meanwhile)."""
+    """Cancel those still pending (the worker may have claimed one meanwhile). With a reason
+    (kept as the failure reason) the practice system hears of each."""
     if not message_ids:
         return set()
     statement = (
         update(message_table)
         .where(_message.id.in_(message_ids), _message.status == MessageStatus.PENDING)
-        .values(status=MessageStatus.CANCELLED, cancelled_at=now)
+        .values(status=MessageStatus.CANCELLED, cancelled_at=now, failure_reason=reason)
         .returning(_message.id)
     )
-    return set((await session.execute(statement)).scalars())
+    cancelled = list((await session.execute(statement)).scalars())
+    if reason is not None:
+        await record_message_status_events(session, cancelled, now=now)
+    return set(cancelled)

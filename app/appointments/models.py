@@ -41,6 +41,8 @@ class Appointment(SQLModel, table=True):
     start_at: datetime = Field(sa_type=UTCDateTime)
     end_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default=AppointmentStatus.BOOKED, max_length=12)
+    # The appointment book's "SMS-påminnelse" tick: off, no automatic reminders.
+    sms_reminders: bool = True
     confirmation: str | None = Field(default=None, max_length=24)
     confirmation_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     rescheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

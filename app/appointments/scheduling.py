@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from app.appointments.models import AppointmentStatus
+from app.appointments.models import Appointment, AppointmentStatus, Confirmation
 from app.messages.models import MessageStatus
 from app.messages.schemas import SkipReason
 from app.messages.window import Expired, PauseRules, SendKind, compute_send_time
@@ -40,17 +40,24 @@ AppointmentSkipReason = Literal[
     "template_error",
     "not_booked",
     "unknown_appointment",
+    "confirmed",
+    "reminders_off",
 ]
 """§7 codes plus: `too_late` (the appointment has started, or the message's time is long
 past), `no_send_window` (the pause rules leave no time before the deadline),
 `template_error` (the clinic's template needs a value we do not have), `not_booked` (the
-appointment is cancelled, completed or a no-show), `unknown_appointment`."""
+appointment is cancelled, completed or a no-show), `unknown_appointment`, `confirmed` (the
+patient has confirmed: a reminder that goes only if unconfirmed does not), `reminders_off`
+(the appointment has `sms_reminders: false`)."""
 
 RECIPIENT_REASONS: frozenset[str] = frozenset(
     {"no_mobile", "invalid_number", "no_consent", "opted_out", "policy_none", "sms_disabled"}
 )
 """Skips that a later push may undo: the patient's number, consent or the settings changed.
 Any other skip is about time and stays decided for that start time."""
+
+UNDOABLE_REASONS: frozenset[str] = RECIPIENT_REASONS | {"reminders_off"}
+"""Skips that each push decides again: the recipient's, and the appointment's own switch."""
 
 
 class Kind(StrEnum):
@@ -65,6 +72,8 @@ class Kind(StrEnum):
 
 
 REMINDER_KINDS = (Kind.REMINDER_1, Kind.REMINDER_2, Kind.REMINDER_3)
+REPLY_KINDS: frozenset[str] = frozenset({*REMINDER_KINDS, Kind.BOOKING_CONFIRMATION})
+"""The kinds that ask for JA or NEI: a reply to one confirms or cancels the appointment."""
 KIND_VALUES: frozenset[str] = frozenset(kind.value for kind in Kind)
 _BEFORE_KINDS = frozenset({*REMINDER_KINDS, Kind.BOOKING_CONFIRMATION})
 _FINISHED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
@@ -133,6 +142,37 @@ class Push:
     """The start time or the patient changed: a new booking for whoever has it when."""
     retext: bool = False
     """The practitioner changed: texts already made name the wrong one."""
+    sms_reminders: bool = True
+    """False: the appointment gets no automatic reminders (confirmations still go)."""
+    confirmed: bool = False
+    """The patient answered JA for this start: later reminders that ask only if
+    unconfirmed do not go."""
+    just_confirmed: bool = False
+    """The JA has just come: texts waiting to ask for it are cancelled (reason `confirmed`)
+    and made again where their rule lets them go to a confirmed appointment."""
+
+
+def push_of(
+    appointment: Appointment,
+    previous_status: AppointmentStatus | None,
+    *,
+    moved: bool = False,
+    retext: bool = False,
+    just_confirmed: bool = False,
+) -> Push:
+    """The appointment as it is stored now, as a push."""
+    return Push(
+        AppointmentStatus(appointment.status),
+        appointment.start_at,
+        appointment.end_at,
+        appointment.patient_id,
+        previous_status,
+        moved=moved,
+        retext=retext,
+        sms_reminders=appointment.sms_reminders,
+        confirmed=appointment.confirmation == Confirmation.CONFIRMED,
+        just_confirmed=just_confirmed,
+    )
 
 
 def _decide(
@@ -191,6 +231,8 @@ def plan_reminders(
     live: Mapping[str, datetime],
     settled: Set[str],
     redo: Set[str] = frozenset(),
+    sms_reminders: bool = True,
+    confirmed: bool = False,
 ) -> list[Decision]:
     """The enabled reminders not yet decided for this start time, in number order; `redo`
     holds kinds whose pending message was just cancelled to be made again."""
@@ -203,7 +245,13 @@ def plan_reminders(
             continue
         if kind in settled or not (reminder.enabled or kind in redo):
             continue
-        outcome = reminder_timing(start, reminder, window)
+        outcome: Timing | AppointmentSkipReason
+        if not sms_reminders:
+            outcome = "reminders_off"
+        elif confirmed and reminder.only_if_unconfirmed:
+            outcome = "confirmed"
+        else:
+            outcome = reminder_timing(start, reminder, window)
         if isinstance(outcome, Timing):
             # Two reminders at once (both moved out of a weekend, or both already due at
             # booking) read as a duplicate: the earlier one does the job.
@@ -240,7 +288,14 @@ def plan(
     decided = set(live) | set(settled)
     if push.status is AppointmentStatus.BOOKED:
         decisions = plan_reminders(
-            push.start, rules.reminders, window, live=live, settled=settled, redo=redo
+            push.start,
+            rules.reminders,
+            window,
+            live=live,
+            settled=settled,
+            redo=redo,
+            sms_reminders=push.sms_reminders,
+            confirmed=push.confirmed,
         )
         booking = (
             push.previous_status is not AppointmentStatus.BOOKED
@@ -264,8 +319,22 @@ def plan(
     return []
 
 
+def cancel_reason(message: MessageFacts, push: Push) -> AppointmentSkipReason | None:
+    """Why a pending message of a booked appointment goes no more, where the practice system
+    is told: its reminders were switched off, or the patient has just confirmed."""
+    if push.status is not AppointmentStatus.BOOKED:
+        return None
+    if not push.sms_reminders and message.type in REMINDER_KINDS:
+        return "reminders_off"
+    if push.just_confirmed and message.type in REPLY_KINDS:
+        return "confirmed"
+    return None
+
+
 def is_stale(message: MessageFacts, push: Push) -> bool:
     """Whether a pending message of the appointment no longer fits it and must be cancelled."""
+    if cancel_reason(message, push) is not None:
+        return True
     if push.status in _FINISHED:
         keep = (
             push.status is AppointmentStatus.CANCELLED

@@ -60,6 +60,7 @@ class AppointmentWrite(StrictModel):
                     "start": "2026-12-07T09:15:00+01:00",
                     "end": "2026-12-07T09:45:00+01:00",
                     "status": "booked",
+                    "sms_reminders": True,
                 }
             ]
         }
@@ -70,6 +71,15 @@ class AppointmentWrite(StrictModel):
     start: AppointmentTime = Field(description="With its offset, e.g. 2026-12-07T08:30:00+01:00")
     end: AppointmentTime
     status: AppointmentStatus = AppointmentStatus.BOOKED
+    sms_reminders: bool = Field(
+        default=True,
+        description=(
+            "The appointment book's SMS reminder tick. False: no automatic reminders, and "
+            "waiting ones are cancelled (reason `reminders_off`); booking and cancellation "
+            "confirmations follow their own rules. True again schedules the reminders still "
+            "ahead by the usual rules (pauses, minimum lead time)."
+        ),
+    )
 
     @field_validator("end")
     @classmethod
@@ -102,6 +112,7 @@ class AppointmentPublic(BaseModel):
                     "start": "2026-12-03T09:15:00+01:00",
                     "end": "2026-12-03T09:45:00+01:00",
                     "status": "booked",
+                    "sms_reminders": True,
                     "confirmation": None,
                     "confirmation_at": None,
                     "reminder_state": "scheduled",
@@ -129,6 +140,7 @@ class AppointmentPublic(BaseModel):
     start: datetime
     end: datetime
     status: AppointmentStatus
+    sms_reminders: bool
     confirmation: Confirmation | None = Field(description="The patient's reply to a reminder")
     confirmation_at: datetime | None
     reminder_state: ReminderState = Field(

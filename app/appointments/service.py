@@ -8,10 +8,8 @@ transaction: all of it commits, or none of it.
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,13 +37,15 @@ from app.appointments.models import (
     DecisionOutcome,
 )
 from app.appointments.scheduling import (
-    RECIPIENT_REASONS,
     REMINDER_KINDS,
+    UNDOABLE_REASONS,
     Kind,
     Push,
+    cancel_reason,
     is_stale,
     live_kinds,
     plan,
+    push_of,
 )
 from app.appointments.schemas import (
     AppointmentPublic,
@@ -61,8 +61,6 @@ from app.messages.service import (
 )
 from app.patients import service as patients_service
 from app.patients.models import Patient
-
-REPLY_TYPES = frozenset({*REMINDER_KINDS, Kind.BOOKING_CONFIRMATION})
 
 _message = message_table.c
 
@@ -115,6 +113,7 @@ def _apply(
         "start_at": data.start.astimezone(UTC),
         "end_at": data.end.astimezone(UTC),
         "status": data.status.value,
+        "sms_reminders": data.sms_reminders,
     }
     changed = {name for name, value in values.items() if getattr(appointment, name) != value}
     booked_again = "status" in changed and data.status is AppointmentStatus.BOOKED
@@ -132,14 +131,15 @@ def _apply(
 
 def _settled(decided: dict[str, Decided], push: Push, patient_changed: bool) -> set[str]:
     """Kinds decided for this start already: queued, or skipped for a reason about time
-    (a skip about the recipient is looked at again: the number may be there now)."""
+    (a skip about the recipient or the appointment's reminder switch is looked at again:
+    the number may be there now, the reminders back on)."""
     return {
         kind
         for kind, row in decided.items()
         if row.start_at == push.start
         and (
             (row.outcome == DecisionOutcome.QUEUED and not patient_changed)
-            or (row.outcome == DecisionOutcome.SKIPPED and row.skip_reason not in RECIPIENT_REASONS)
+            or (row.outcome == DecisionOutcome.SKIPPED and row.skip_reason not in UNDOABLE_REASONS)
         )
     }
 
@@ -155,8 +155,13 @@ async def schedule(
 ) -> None:
     """Cancel what no longer fits, make what is missing, record every decision; kinds in
     `again` are decided anew."""
-    stale = [m.id for m in view.messages if m.status == MessageStatus.PENDING and is_stale(m, push)]
-    cancelled = await cancel_pending(session, stale, context.now)
+    stale: dict[str | None, list[uuid.UUID]] = {}
+    for m in view.messages:
+        if m.status == MessageStatus.PENDING and is_stale(m, push):
+            stale.setdefault(cancel_reason(m, push), []).append(m.id)
+    cancelled: set[uuid.UUID] = set()
+    for reason, ids in stale.items():
+        cancelled |= await cancel_pending(session, ids, context.now, reason=reason)
     view.messages = [
         replace(m, status=MessageStatus.CANCELLED) if m.id in cancelled else m
         for m in view.messages
@@ -203,11 +208,8 @@ async def upsert_appointment(
     previous_status = AppointmentStatus(appointment.status)
     _apply(appointment, data, patient, now)
     await _flush(session)
-    push = Push(
-        data.status,
-        appointment.start_at,
-        appointment.end_at,
-        patient.id,
+    push = push_of(
+        appointment,
         previous_status,
         moved=before[:2] != (appointment.start_at, appointment.patient_id),
         retext=before[2] != appointment.practitioner,
@@ -234,12 +236,13 @@ async def _create(
         start_at=data.start.astimezone(UTC),
         end_at=data.end.astimezone(UTC),
         status=data.status.value,
+        sms_reminders=data.sms_reminders,
         created_at=now,
         updated_at=now,
     )
     session.add(appointment)
     await _flush(session)
-    push = Push(data.status, appointment.start_at, appointment.end_at, patient.id, None)
+    push = push_of(appointment, None)
     return AppointmentView(appointment, patient.patient_no), push
 
 
@@ -251,62 +254,6 @@ async def _flush(session: AsyncSession) -> None:
         raise Conflict(
             "This appointment was saved by another request at the same time; retry."
         ) from exc
-
-
-async def apply_reply_keyword(
-    session: AsyncSession,
-    *,
-    clinic_id: uuid.UUID,
-    appointment_id: str,
-    message_id: uuid.UUID,
-    keyword: Literal["confirm", "cancel"],
-    now: datetime,
-) -> Literal["confirmed", "cancellation_requested", "ignored"]:
-    """A JA/NEI reply to a reminder or booking confirmation: mark the appointment confirmed
-    or cancellation-requested. Ignored when the message was not for this appointment's
-    current time (it has moved since), or the appointment is no longer booked or has begun."""
-    appointment = await find_appointment(
-        session, clinic_id=clinic_id, appointment_id=appointment_id, for_update=True
-    )
-    if appointment is None or not await _reply_fits(session, appointment, message_id):
-        return "ignored"
-    if appointment.status != AppointmentStatus.BOOKED or appointment.start_at <= now:
-        return "ignored"
-    if keyword == "confirm":
-        _confirm(appointment, Confirmation.CONFIRMED, now)
-        return "confirmed"
-    _confirm(appointment, Confirmation.CANCELLATION_REQUESTED, now)
-    return "cancellation_requested"
-
-
-def _confirm(appointment: Appointment, confirmation: Confirmation, now: datetime) -> None:
-    """The latest answer counts; the same answer twice keeps the first time."""
-    if appointment.confirmation != confirmation:
-        appointment.confirmation = confirmation.value
-        appointment.confirmation_at = now
-        appointment.updated_at = now
-
-
-async def _reply_fits(
-    session: AsyncSession, appointment: Appointment, message_id: uuid.UUID
-) -> bool:
-    statement = select(
-        _message.type, _message.patient_id, _message.appointment_start_at, _message.created_at
-    ).where(
-        _message.id == message_id,
-        _message.clinic_id == appointment.clinic_id,
-        _message.appointment_id == appointment.appointment_id,
-    )
-    row = (await session.execute(statement)).one_or_none()
-    if row is None or row.type not in REPLY_TYPES:
-        return False
-    if row.patient_id is not None and row.patient_id != appointment.patient_id:
-        return False  # the slot went to another patient: the old one's answer is not theirs
-    if row.appointment_start_at is not None:
-        return bool(row.appointment_start_at == appointment.start_at)
-    # Made before the appointment was pushed: it fits unless the appointment moved since.
-    moved_at = appointment.rescheduled_at
-    return moved_at is None or moved_at <= row.created_at
 
 
 def _current_skip(decided: dict[str, Decided], kind: str, start: datetime) -> str | None:
@@ -356,6 +303,7 @@ def to_public(view: AppointmentView, now: datetime) -> AppointmentPublic:
         start=start,
         end=appointment.end_at,
         status=AppointmentStatus(appointment.status),
+        sms_reminders=appointment.sms_reminders,
         confirmation=Confirmation(appointment.confirmation) if appointment.confirmation else None,
         confirmation_at=appointment.confirmation_at,
         reminder_state=state,

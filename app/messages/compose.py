@@ -18,13 +18,14 @@ from app.core.errors import Conflict, InvalidInput
 from app.core.phones import (
     format_for_display,
 )
-from app.messages.models import MessageStatus
+from app.messages.models import MessageStatus, RecipientRole
 from app.messages.recipients import Recipient
 from app.messages.schemas import (
     MessageContent,
 )
 from app.messages.window import Expired, SendKind, compute_send_time
 from app.patients.models import PatientView
+from app.replies.keywords import keyword_values
 from app.sms.service import money
 from app.sms.text import TextAnalysis
 from app.templates import service as templates_service
@@ -184,7 +185,9 @@ async def _with_appointment(
 
 def shared_merge_values(content: Content, settings: ClinicSettings) -> dict[str, str]:
     """The merge values every recipient of one request shares, the request's own last."""
-    values: dict[str, str] = {}
+    values = keyword_values(
+        confirm_word=settings.confirm_keyword, cancel_word=settings.cancel_keyword
+    )
     if settings.business_phone:
         values["Businessphone"] = format_for_display(settings.business_phone, settings.country)
     if content.request.practitioner:
@@ -192,16 +195,31 @@ def shared_merge_values(content: Content, settings: ClinicSettings) -> dict[str,
     return values | content.request.merge_values
 
 
-def with_patient(shared: dict[str, str], patient: PatientView | None) -> dict[str, str]:
-    if patient is None:
-        return shared
-    return {"Fornavn": patient.first_name, "Etternavn": patient.last_name} | shared
+def addressee_values(recipient: Recipient, patient: PatientView | None) -> dict[str, str]:
+    """[Mottaker], the recipient's own name, and [du]: "du" to the patient (or a bare
+    number), the patient's first name to a guardian."""
+    if recipient.role is RecipientRole.GUARDIAN and patient is not None:
+        return {"Mottaker": recipient.name or "", "du": patient.first_name}
+    if recipient.role is RecipientRole.PATIENT and patient is not None:
+        return {"Mottaker": patient.first_name, "du": "du"}
+    return {"du": "du"}
+
+
+def with_patient(
+    shared: dict[str, str], patient: PatientView | None, recipient: Recipient
+) -> dict[str, str]:
+    own = {} if patient is None else {"Fornavn": patient.first_name, "Etternavn": patient.last_name}
+    values = own | addressee_values(recipient, patient) | shared
+    if recipient.role is RecipientRole.NUMBER and "Fornavn" in values:
+        # A bare number: whoever the caller names is whoever gets it.
+        values.setdefault("Mottaker", values["Fornavn"])
+    return values
 
 
 def merge_values(
-    content: Content, settings: ClinicSettings, patient: PatientView | None
+    content: Content, settings: ClinicSettings, patient: PatientView | None, recipient: Recipient
 ) -> dict[str, str]:
-    return with_patient(shared_merge_values(content, settings), patient)
+    return with_patient(shared_merge_values(content, settings), patient, recipient)
 
 
 def render(content: Content, values: dict[str, str]) -> str:

@@ -68,6 +68,7 @@ class Message(SQLModel, table=True):
             sqlite_where=text("status = 'sending'"),
         ),
         Index("ix_message_clinic_created", "clinic_id", "created_at", "id"),
+        Index("ix_message_clinic_sent", "clinic_id", "sent_at"),
         Index("ix_message_clinic_appointment", "clinic_id", "appointment_id"),
         Index("ix_message_clinic_patient", "clinic_id", "patient_id"),
         Index("ix_message_clinic_number", "clinic_id", "to_number"),

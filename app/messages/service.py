@@ -98,22 +98,23 @@ async def create_message(
             raise InvalidInput.for_field(
                 "patient_no", f"no recipient can take this SMS ({reasons})", "no_recipient"
             )
-    text = render(content, merge_values(content, settings, patient))
-    analysis = analyze(text)
-    if analysis.segments > settings.max_segments:
-        raise over_the_cap(analysis, settings)
     shared = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
-    rows = [
-        new_message_row(
-            shared,
-            recipient=recipient,
-            patient=patient,
-            text=text,
-            analysis=analysis,
-            price_per_segment=settings.price_per_segment,
+    rows: list[MessageRow] = []
+    for recipient in recipients:  # a guardian's copy reads differently ([Mottaker], [du])
+        text = render(content, merge_values(content, settings, patient, recipient))
+        analysis = analyze(text)
+        if analysis.segments > settings.max_segments:
+            raise over_the_cap(analysis, settings)
+        rows.append(
+            new_message_row(
+                shared,
+                recipient=recipient,
+                patient=patient,
+                text=text,
+                analysis=analysis,
+                price_per_segment=settings.price_per_segment,
+            )
         )
-        for recipient in recipients
-    ]
     await store_messages(session, rows, now=now)
     position = {row["id"]: index for index, row in enumerate(rows)}
     statement = select(Message).where(message_table.c.id.in_(position))
@@ -188,9 +189,12 @@ async def create_bulk(
         if not recipients:
             outcomes.append(_skipped_outcome(patient_no, skipped[0].reason))
             continue
-        text = render(content, with_patient(shared_values, patient))
-        analysis = analyses.get(text) or analyses.setdefault(text, analyze(text))
-        if analysis.segments > settings.max_segments:
+        texts = [
+            render(content, with_patient(shared_values, patient, recipient))
+            for recipient in recipients
+        ]
+        made = [analyses.get(text) or analyses.setdefault(text, analyze(text)) for text in texts]
+        if any(analysis.segments > settings.max_segments for analysis in made):
             outcomes.append(_skipped_outcome(patient_no, "too_long"))
             continue
         batch = [
@@ -202,7 +206,7 @@ async def create_bulk(
                 analysis=analysis,
                 price_per_segment=settings.price_per_segment,
             )
-            for recipient in recipients
+            for recipient, text, analysis in zip(recipients, texts, made, strict=True)
         ]
         rows += batch
         outcomes.append(

@@ -28,6 +28,18 @@ class ReminderRule(StrictModel):
     )
 
 
+class LaterReminderRule(ReminderRule):
+    """Reminder 2 or 3: by default only for an appointment the patient has not confirmed."""
+
+    only_if_unconfirmed: bool = Field(
+        default=True,
+        description=(
+            "Skip this reminder once the patient has answered JA (reason `confirmed`); a JA "
+            "cancels it if it is waiting"
+        ),
+    )
+
+
 class ThankYouRule(StrictModel):
     enabled: bool = False
     hours_after: int = Field(default=2, ge=0, le=MAX_HOURS, description="Hours after the end")
@@ -48,8 +60,18 @@ class ReminderRulesWrite(StrictModel):
             "examples": [
                 {
                     "reminder_1": {"enabled": True, "hours_before": 24, "min_lead_hours": 2},
-                    "reminder_2": {"enabled": True, "hours_before": 4, "min_lead_hours": 2},
-                    "reminder_3": {"enabled": False, "hours_before": 2, "min_lead_hours": 2},
+                    "reminder_2": {
+                        "enabled": True,
+                        "hours_before": 4,
+                        "min_lead_hours": 2,
+                        "only_if_unconfirmed": True,
+                    },
+                    "reminder_3": {
+                        "enabled": False,
+                        "hours_before": 2,
+                        "min_lead_hours": 2,
+                        "only_if_unconfirmed": True,
+                    },
                     "booking_confirmation": True,
                     "cancellation_confirmation": True,
                     "thank_you": {"enabled": False, "hours_after": 2},
@@ -60,8 +82,8 @@ class ReminderRulesWrite(StrictModel):
     )
 
     reminder_1: ReminderRule = ReminderRule(enabled=True, hours_before=24)
-    reminder_2: ReminderRule = ReminderRule(enabled=False, hours_before=4)
-    reminder_3: ReminderRule = ReminderRule(enabled=False, hours_before=2)
+    reminder_2: LaterReminderRule = LaterReminderRule(enabled=False, hours_before=4)
+    reminder_3: LaterReminderRule = LaterReminderRule(enabled=False, hours_before=2)
     booking_confirmation: bool = Field(
         default=False, description="Text the patient when an appointment is booked or moved"
     )
@@ -78,8 +100,18 @@ class ReminderRulesPublic(ReminderRulesWrite):
             "examples": [
                 {
                     "reminder_1": {"enabled": True, "hours_before": 24, "min_lead_hours": 2},
-                    "reminder_2": {"enabled": True, "hours_before": 4, "min_lead_hours": 2},
-                    "reminder_3": {"enabled": False, "hours_before": 2, "min_lead_hours": 2},
+                    "reminder_2": {
+                        "enabled": True,
+                        "hours_before": 4,
+                        "min_lead_hours": 2,
+                        "only_if_unconfirmed": True,
+                    },
+                    "reminder_3": {
+                        "enabled": False,
+                        "hours_before": 2,
+                        "min_lead_hours": 2,
+                        "only_if_unconfirmed": True,
+                    },
                     "booking_confirmation": True,
                     "cancellation_confirmation": True,
                     "thank_you": {"enabled": False, "hours_after": 2},

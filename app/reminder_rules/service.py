@@ -11,6 +11,7 @@ from app.core.errors import InvalidInput
 from app.reminder_rules.models import ReminderRules
 from app.reminder_rules.schemas import (
     REMINDER_NUMBERS,
+    LaterReminderRule,
     RecallRule,
     ReminderRule,
     ReminderRulesPublic,
@@ -26,6 +27,8 @@ class Reminder:
     enabled: bool
     hours_before: int
     min_lead_hours: int
+    only_if_unconfirmed: bool = False
+    """Reminders 2 and 3 may skip a confirmed appointment; reminder 1 always goes."""
 
 
 async def get_rules(session: AsyncSession, clinic_id: uuid.UUID) -> ReminderRules:
@@ -41,18 +44,28 @@ def reminders_of(rules: ReminderRules) -> list[Reminder]:
             enabled=getattr(rules, f"reminder_{number}_enabled"),
             hours_before=getattr(rules, f"reminder_{number}_hours_before"),
             min_lead_hours=getattr(rules, f"reminder_{number}_min_lead_hours"),
+            only_if_unconfirmed=getattr(rules, f"reminder_{number}_only_if_unconfirmed", False),
         )
         for number in REMINDER_NUMBERS
     ]
 
 
 def to_public(rules: ReminderRules) -> ReminderRulesPublic:
-    reminders = {
-        f"reminder_{r.number}": ReminderRule(
-            enabled=r.enabled, hours_before=r.hours_before, min_lead_hours=r.min_lead_hours
+    first, *later = reminders_of(rules)
+    reminders: dict[str, ReminderRule] = {
+        "reminder_1": ReminderRule(
+            enabled=first.enabled,
+            hours_before=first.hours_before,
+            min_lead_hours=first.min_lead_hours,
         )
-        for r in reminders_of(rules)
     }
+    for r in later:
+        reminders[f"reminder_{r.number}"] = LaterReminderRule(
+            enabled=r.enabled,
+            hours_before=r.hours_before,
+            min_lead_hours=r.min_lead_hours,
+            only_if_unconfirmed=r.only_if_unconfirmed,
+        )
     return ReminderRulesPublic(
         **reminders,
         booking_confirmation=rules.booking_confirmation,
@@ -99,6 +112,8 @@ async def replace_rules(
         setattr(row, f"reminder_{number}_enabled", rule.enabled)
         setattr(row, f"reminder_{number}_hours_before", rule.hours_before)
         setattr(row, f"reminder_{number}_min_lead_hours", rule.min_lead_hours)
+        if isinstance(rule, LaterReminderRule):
+            setattr(row, f"reminder_{number}_only_if_unconfirmed", rule.only_if_unconfirmed)
     row.booking_confirmation = data.booking_confirmation
     row.cancellation_confirmation = data.cancellation_confirmation
     row.thank_you_enabled = data.thank_you.enabled

@@ -5,6 +5,8 @@ from enum import StrEnum
 
 MAX_KEYWORD_LENGTH = 20
 OPT_OUT_WORDS = frozenset({"STOPP", "STOP"})
+OPT_OUT_WORD = "STOPP"
+"""The opt-out word our texts name (`[Stopp]`); STOP works as well."""
 OPT_IN_WORDS = frozenset({"START"})
 RESERVED_WORDS = OPT_OUT_WORDS | OPT_IN_WORDS
 
@@ -47,3 +49,9 @@ def keyword_of(
     if word == cancel_word.upper():
         return Keyword.CANCEL
     return None
+
+
+def keyword_values(*, confirm_word: str, cancel_word: str) -> dict[str, str]:
+    """The merge fields [Bekreft], [Avbestill] and [Stopp]: the words a clinic's texts ask
+    for are the words its replies are read by."""
+    return {"Bekreft": confirm_word, "Avbestill": cancel_word, "Stopp": OPT_OUT_WORD}

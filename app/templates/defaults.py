@@ -3,6 +3,10 @@
 Every default uses only GSM-7 characters and fits in one SMS (160 septets) when
 rendered with :data:`app.templates.merge.SAMPLE_VALUES`. URLs are never followed
 directly by punctuation, so phones do not pull a trailing "." into the link.
+
+Each reads right to the patient and to a guardian (`[Mottaker]`, `[du]`), names the reply
+keywords the clinic set (`[Bekreft]`, `[Avbestill]`, `[Stopp]`), and stays true whenever
+the pauses let it go: no "today", no fixed recall interval.
 """
 
 from __future__ import annotations
@@ -36,61 +40,64 @@ class TemplateDefault:
     allow_reply: bool
 
 
-_REPLY = "Svar JA for å bekrefte eller NEI om du ikke kan komme."
-_OPT_OUT = "Svar STOPP for å reservere deg mot slike meldinger."
+_REPLY = "Svar [Bekreft] for å bekrefte eller [Avbestill] om [du] ikke kan komme."
+_OPT_OUT = "Svar [Stopp] for å reservere deg mot slike meldinger."
 
 DEFAULT_TEMPLATES: Mapping[TemplateType, TemplateDefault] = MappingProxyType(
     {
         TemplateType.GENERAL: TemplateDefault(
-            "Hei [Fornavn]!",
+            "Hei [Mottaker]!",
             allow_reply=False,
         ),
         TemplateType.REMINDER_1: TemplateDefault(
-            f"Hei [Fornavn]! Du har time hos [Behandler] [Tidspunkt]. {_REPLY}",
+            f"Hei [Mottaker]! Vi minner om at [du] har time hos [Behandler] [Tidspunkt]. {_REPLY}",
             allow_reply=True,
         ),
         TemplateType.REMINDER_2: TemplateDefault(
-            f"Hei [Fornavn]! Påminnelse om timen din hos [Behandler] [Tidspunkt]. {_REPLY}",
+            f"Hei [Mottaker]! Påminnelse: [du] har time hos [Behandler] [Tidspunkt]. {_REPLY}",
             allow_reply=True,
         ),
         TemplateType.REMINDER_3: TemplateDefault(
-            f"Hei [Fornavn]! Husk timen din hos [Behandler] [Tidspunkt]. {_REPLY}",
+            f"Hei [Mottaker]! Husk at [du] har time hos [Behandler] [Tidspunkt]. {_REPLY}",
             allow_reply=True,
         ),
+        # No "i dag": a visit ending in the evening is thanked for the next morning.
         TemplateType.THANK_YOU: TemplateDefault(
-            "Hei [Fornavn]! Takk for besøket hos oss i dag. "
+            "Hei [Mottaker]! Takk for at [du] var hos oss. "
             "Ring oss på [Businessphone] om du har spørsmål.",
             allow_reply=False,
         ),
         TemplateType.NOTICE: TemplateDefault(
-            "Hei [Fornavn]! Beskjed fra tannklinikken: "
+            "Hei [Mottaker]! Beskjed fra tannklinikken: "
             "Vi ber deg ta kontakt med oss på [Businessphone].",
             allow_reply=False,
         ),
+        # No "årlige": the recall interval is the clinic's. No [URL]: an automatic recall has
+        # no caller to give one.
         TemplateType.RECALL: TemplateDefault(
-            "Hei [Fornavn]! Det er på tide med din årlige tannkontroll. "
-            "Ring oss på [Businessphone] eller bestill time på [URL]",
+            "Hei [Mottaker]! Det er på tide at [du] kommer til tannkontroll igjen. "
+            "Ring oss på [Businessphone] for å bestille time.",
             allow_reply=False,
         ),
         TemplateType.BOOKING_CONFIRMATION: TemplateDefault(
-            f"Hei [Fornavn]! Du har fått ny time hos [Behandler] [Tidspunkt]. {_REPLY}",
+            f"Hei [Mottaker]! Nå har [du] fått ny time hos [Behandler] [Tidspunkt]. {_REPLY}",
             allow_reply=True,
         ),
         TemplateType.CANCELLATION_CONFIRMATION: TemplateDefault(
-            "Hei [Fornavn]! Timen din [Tidspunkt] er avbestilt. "
+            "Hei [Mottaker]! Timen [du] hadde hos [Behandler] [Tidspunkt] er avbestilt. "
             "Ring oss på [Businessphone] for å få ny time.",
             allow_reply=False,
         ),
         TemplateType.MARKETING: TemplateDefault(
-            f"Hei [Fornavn]! Nyheter og gode tilbud fra tannklinikken: [URL]\n{_OPT_OUT}",
+            f"Hei [Mottaker]! Nyheter og gode tilbud fra tannklinikken: [URL]\n{_OPT_OUT}",
             allow_reply=False,
         ),
         TemplateType.OFFER: TemplateDefault(
-            f"Hei [Fornavn]! Vi har et eget tilbud til deg som pasient: [URL]\n{_OPT_OUT}",
+            f"Hei [Mottaker]! Vi har et eget tilbud til våre pasienter: [URL]\n{_OPT_OUT}",
             allow_reply=False,
         ),
         TemplateType.MOBILE_PAYMENT: TemplateDefault(
-            "Hei [Fornavn]! Du kan betale for behandlingen din her: [URL]",
+            "Hei [Mottaker]! Her kan du betale for behandlingen: [URL]",
             allow_reply=False,
         ),
     }

@@ -43,7 +43,16 @@ KNOWN_FIELDS: tuple[str, ...] = (
     "URL",
     "URL1",
     "URL2",
+    "Mottaker",
+    "du",
+    "Bekreft",
+    "Avbestill",
+    "Stopp",
 )
+"""`[Fornavn]` and `[Etternavn]` are the patient's names and `[Mottaker]` the name of whoever
+gets the SMS (the patient's first name, or a guardian's name). `[du]` reads right to both:
+"du" to the patient, the patient's first name to a guardian. `[Bekreft]`, `[Avbestill]` and
+`[Stopp]` are the reply keywords the clinic has set (JA, NEI, STOPP by default)."""
 
 ErrorCode = Literal["unknown_field", "malformed_bracket", "missing_value"]
 
@@ -282,6 +291,11 @@ SAMPLE_VALUES: Mapping[str, str] = {
     "URL": "https://eksempel.no/b/abc123",
     "URL1": "https://eksempel.no/b/abc123",
     "URL2": "https://eksempel.no/b/def456",
+    "Mottaker": "Kari",
+    "du": "du",
+    "Bekreft": "JA",
+    "Avbestill": "NEI",
+    "Stopp": "STOPP",
 }
 
 #: Long but realistic values, for warning that a template may exceed a segment cap.
@@ -296,4 +310,10 @@ LONG_SAMPLE_VALUES: Mapping[str, str] = {
     "URL": "https://booking.eksempel.no/b/Xk9Qz7Lm2Pw",
     "URL1": "https://booking.eksempel.no/b/Xk9Qz7Lm2Pw",
     "URL2": "https://booking.eksempel.no/p/Rt4Vn8Hs3Jd",
+    # A guardian's copy: their own full name, and the child's first name for [du].
+    "Mottaker": "Kristine Marie Kristoffersen-Haugland",
+    "du": "Anne-Marie Kristine",
+    "Bekreft": "BEKREFTER",
+    "Avbestill": "AVBESTILLER",
+    "Stopp": "STOPP",
 }

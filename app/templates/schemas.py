@@ -67,6 +67,15 @@ class MergeValues(StrictModel):
     URL: MergeValue = None
     URL1: MergeValue = None
     URL2: MergeValue = None
+    Mottaker: MergeValue = Field(
+        default=None, description="Who gets the SMS; left out, the patient ([Fornavn])"
+    )
+    du: MergeValue = Field(
+        default=None, description="\"du\" to the patient; a guardian's copy has the patient's name"
+    )
+    Bekreft: MergeValue = Field(default=None, description="Default: the clinic's confirm keyword")
+    Avbestill: MergeValue = Field(default=None, description="Default: the clinic's cancel keyword")
+    Stopp: MergeValue = None
 
 
 class PreviewRequest(StrictModel):

@@ -7,7 +7,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from app.appointments.lookup import appointment_merge_values, find_appointment
 from app.clinic_settings.models import ClinicSettings
@@ -17,6 +16,7 @@ from app.core.models import utc_now
 from app.core.phones import format_for_display
 from app.patients import service as patients_service
 from app.patients.models import Patient
+from app.replies.keywords import keyword_values
 from app.sms.service import public_analysis
 from app.sms.text import analyze
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
@@ -36,26 +36,14 @@ from app.templates.schemas import (
     TemplatePublic,
     TemplateWarning,
 )
-
-
-def _default_row(
-    clinic_id: uuid.UUID, template_type: TemplateType, now: datetime
-) -> MessageTemplate:
-    default = DEFAULT_TEMPLATES[template_type]
-    return MessageTemplate(
-        clinic_id=clinic_id,
-        type=template_type.value,
-        text=default.text,
-        allow_reply=default.allow_reply,
-        updated_at=now,
-    )
+from app.templates.stored import default_row, list_templates
 
 
 async def create_default_templates(
     session: AsyncSession, *, clinic_id: uuid.UUID, now: datetime | None = None
 ) -> None:
     now = now or utc_now()
-    session.add_all([_default_row(clinic_id, template_type, now) for template_type in TemplateType])
+    session.add_all([default_row(clinic_id, template_type, now) for template_type in TemplateType])
     await session.flush()
 
 
@@ -70,19 +58,7 @@ async def get_template(
 ) -> MessageTemplate:
     """The clinic's template of this type (our default, unsaved, if it has none)."""
     row = await _stored(session, clinic_id, template_type)
-    return row if row is not None else _default_row(clinic_id, template_type, now)
-
-
-async def list_templates(
-    session: AsyncSession, *, clinic_id: uuid.UUID, now: datetime
-) -> list[MessageTemplate]:
-    """All twelve, in the order of `TemplateType`."""
-    statement = select(MessageTemplate).where(col(MessageTemplate.clinic_id) == clinic_id)
-    stored = {row.type: row for row in (await session.execute(statement)).scalars()}
-    return [
-        stored.get(template_type.value) or _default_row(clinic_id, template_type, now)
-        for template_type in TemplateType
-    ]
+    return row if row is not None else default_row(clinic_id, template_type, now)
 
 
 def syntax_error(exc: TemplateSyntaxError, *, field: str = "text") -> InvalidInput:
@@ -119,7 +95,7 @@ async def _save(
 ) -> MessageTemplate:
     row = await _stored(session, clinic_id, template_type)
     if row is None:
-        row = _default_row(clinic_id, template_type, now)
+        row = default_row(clinic_id, template_type, now)
         session.add(row)
     row.text = text
     row.allow_reply = allow_reply
@@ -230,7 +206,12 @@ async def _patient_values(
         raise InvalidInput.for_field(
             "patient_no", "no patient with this number", "unknown"
         ) from exc
-    return {"Fornavn": patient.first_name, "Etternavn": patient.last_name}
+    return {
+        "Fornavn": patient.first_name,
+        "Etternavn": patient.last_name,
+        "Mottaker": patient.first_name,
+        "du": "du",
+    }
 
 
 async def _record_values(
@@ -284,7 +265,12 @@ async def preview_template(
     settings = await get_clinic_settings(session, clinic_id)
     real = await _record_values(session, settings, patient_no, appointment_id)
     given = values.model_dump(exclude_none=True) if values is not None else {}
-    merged = {**SAMPLE_VALUES, **real, **given}
+    if "Fornavn" in given:
+        given.setdefault("Mottaker", given["Fornavn"])  # the patient's own copy
+    keywords = keyword_values(
+        confirm_word=settings.confirm_keyword, cancel_word=settings.cancel_keyword
+    )
+    merged = {**SAMPLE_VALUES, **keywords, **real, **given}
     rendered = _render(parsed, merged)
     return TemplatePreview(
         type=template_type,

@@ -343,7 +343,12 @@ class TestRecipients:
             ("guardian", "+4791111111"),
             ("patient", "+4791234567"),
         ]
-        assert all(m["text"].startswith("Hei Ola!") for m in messages)
+        texts = {m["recipient_role"]: m["text"] for m in messages}
+        # Each reads right to whoever gets it: the guardian by name, Ola in the third person.
+        assert texts["patient"].startswith("Hei Ola! Vi minner om at du har time hos")
+        assert texts["patient"].endswith("om du ikke kan komme.")
+        assert texts["guardian"].startswith("Hei Mor! Vi minner om at Ola har time hos")
+        assert texts["guardian"].endswith("om Ola ikke kan komme.")
 
     async def test_a_fixed_number_lets_the_next_push_schedule_it(
         self, client: httpx.AsyncClient, clinic: ClinicAccess

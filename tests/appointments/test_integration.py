@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.appointments.service import apply_reply_keyword
+from app.appointments.confirmations import apply_reply_keyword
 from app.core.clock import FixedClock
 from tests.appointments.conftest import (
     by_type,
@@ -208,7 +208,7 @@ class TestPreview:
         )
         assert response.status_code == 200, response.text
         assert response.json()["text"] == (
-            "Hei Ola! Timen din onsdag 2. desember kl. 12:00 er avbestilt. "
+            "Hei Ola! Timen du hadde hos Dr. Ås onsdag 2. desember kl. 12:00 er avbestilt. "
             "Ring oss på 22 33 44 55 for å få ny time."
         )
         patient_only = await client.post(
@@ -217,7 +217,7 @@ class TestPreview:
             json={"patient_no": "2002", "values": {"Behandler": "Dr. X"}},
         )
         values = patient_only.json()["values"]
-        assert (values["Fornavn"], values["Behandler"]) == ("Ola", "Dr. X")
+        assert (values["Mottaker"], values["Behandler"]) == ("Ola", "Dr. X")
 
     @pytest.mark.parametrize(
         ("body", "field"),

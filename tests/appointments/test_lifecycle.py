@@ -60,8 +60,8 @@ class TestBooking:
         assert reminder["send_after"] == utc(start - timedelta(hours=24))
         assert reminder["expires_at"] == utc(start)
         assert reminder["text"] == (
-            "Hei Kari! Du har time hos Tannlege Hansen mandag 7. desember kl. 08:30. "
-            "Svar JA for å bekrefte eller NEI om du ikke kan komme."
+            "Hei Kari! Vi minner om at du har time hos Tannlege Hansen mandag 7. desember "
+            "kl. 08:30. Svar JA for å bekrefte eller NEI om du ikke kan komme."
         )
         assert reminder["appointment_id"] == "A1"
         assert reminder["practitioner"] == "Tannlege Hansen"
@@ -236,7 +236,9 @@ class TestCancel:
         }
         confirmation = by_type(messages)["cancellation_confirmation"]
         assert confirmation["scheduled_for"] == z(clock.now())
-        assert confirmation["text"].startswith("Hei Kari! Timen din torsdag 10. desember kl. 12:00")
+        assert confirmation["text"].startswith(
+            "Hei Kari! Timen du hadde hos Tannlege Hansen torsdag 10. desember kl. 12:00"
+        )
         again = await put_appointment(client, clinic, "A1", start=start, status="cancelled")
         assert len(await messages_of(client, clinic, "A1")) == 4
         assert again == body
@@ -310,7 +312,7 @@ class TestComplete:
         body = await put_appointment(client, clinic, "A1", start=start, end=end, status="completed")
         thank_you = by_type(await messages_of(client, clinic, "A1"))["thank_you"]
         assert thank_you["scheduled_for"] == utc(end + timedelta(hours=2))
-        assert thank_you["text"].startswith("Hei Kari! Takk for besøket")
+        assert thank_you["text"].startswith("Hei Kari! Takk for at du var hos oss.")
         assert [e["kind"] for e in body["schedule"] if e["state"] == "scheduled"] == ["thank_you"]
         await put_appointment(client, clinic, "A1", start=start, end=end, status="completed")
         types = [m["type"] for m in await messages_of(client, clinic, "A1")]

@@ -75,7 +75,7 @@ def test_defaults_are_read_only() -> None:
 def test_default_parses_with_known_fields(template_type: TemplateType) -> None:
     parsed = parse(DEFAULT_TEMPLATES[template_type].text)
     assert parsed.fields <= set(KNOWN_FIELDS)
-    assert "Fornavn" in parsed.fields
+    assert DEFAULT_TEMPLATES[template_type].text.startswith("Hei [Mottaker]!")
 
 
 @pytest.mark.parametrize("template_type", ALL_TYPES)
@@ -107,10 +107,60 @@ def test_allow_reply(template_type: TemplateType) -> None:
 
 
 @pytest.mark.parametrize("template_type", sorted(REPLY_TYPES))
-def test_reply_templates_ask_for_ja_or_nei(template_type: TemplateType) -> None:
+def test_reply_templates_ask_for_the_clinics_keywords(template_type: TemplateType) -> None:
     text = DEFAULT_TEMPLATES[template_type].text
-    assert "Svar JA for å bekrefte eller NEI om du ikke kan komme" in text
+    assert "Svar [Bekreft] for å bekrefte eller [Avbestill] om [du] ikke kan komme." in text
     assert {"Tidspunkt", "Behandler"} <= parse(text).fields
+    values = {**SAMPLE_VALUES, "Bekreft": "KOMMER", "Avbestill": "AVLYS"}
+    assert "Svar KOMMER for å bekrefte eller AVLYS om du ikke kan komme." in render(text, values)
+
+
+@pytest.mark.parametrize("template_type", ALL_TYPES)
+def test_no_default_spells_out_a_keyword(template_type: TemplateType) -> None:
+    """A clinic that changes its keywords changes every default text with them."""
+    words = DEFAULT_TEMPLATES[template_type].text.replace(".", " ").split()
+    assert not {"JA", "NEI", "STOPP", "STOP"} & set(words)
+
+
+GUARDIAN = {**SAMPLE_VALUES, "Fornavn": "Ola", "Mottaker": "Mor", "du": "Ola"}
+
+
+@pytest.mark.parametrize("template_type", ALL_TYPES)
+def test_a_guardians_copy_greets_the_guardian(template_type: TemplateType) -> None:
+    rendered = render(DEFAULT_TEMPLATES[template_type].text, GUARDIAN)
+    assert rendered.startswith("Hei Mor!")
+    assert "Hei Ola" not in rendered
+
+
+@pytest.mark.parametrize(
+    ("template_type", "third_person"),
+    [
+        (TemplateType.REMINDER_1, "Vi minner om at Ola har time hos"),
+        (TemplateType.REMINDER_2, "Påminnelse: Ola har time hos"),
+        (TemplateType.REMINDER_3, "Husk at Ola har time hos"),
+        (TemplateType.BOOKING_CONFIRMATION, "Nå har Ola fått ny time hos"),
+        (TemplateType.CANCELLATION_CONFIRMATION, "Timen Ola hadde hos"),
+        (TemplateType.THANK_YOU, "Takk for at Ola var hos oss."),
+        (TemplateType.RECALL, "Det er på tide at Ola kommer til tannkontroll igjen."),
+    ],
+)
+def test_a_guardians_copy_names_the_patient_in_the_third_person(
+    template_type: TemplateType, third_person: str
+) -> None:
+    text = DEFAULT_TEMPLATES[template_type].text
+    assert third_person in render(text, GUARDIAN)
+    assert third_person.replace("Ola", "du") in render(text, SAMPLE_VALUES)
+
+
+def test_the_thank_you_does_not_say_today() -> None:
+    """A visit ending at 20:30 is thanked for after the night pause, the next morning."""
+    assert "i dag" not in DEFAULT_TEMPLATES[TemplateType.THANK_YOU].text.lower()
+
+
+def test_the_recall_does_not_name_an_interval() -> None:
+    text = DEFAULT_TEMPLATES[TemplateType.RECALL].text.lower()
+    assert not {"årlig", "halvårlig", "hvert år", "i året"} & {w for w in text.split()}
+    assert "årlig" not in text
 
 
 @pytest.mark.parametrize("template_type", REMINDER_TYPES)
@@ -121,7 +171,7 @@ def test_reminders_differ(template_type: TemplateType) -> None:
 
 @pytest.mark.parametrize("template_type", [TemplateType.MARKETING, TemplateType.OFFER])
 def test_marketing_has_opt_out(template_type: TemplateType) -> None:
-    assert "Svar STOPP for å reservere deg" in DEFAULT_TEMPLATES[template_type].text
+    assert "Svar [Stopp] for å reservere deg" in DEFAULT_TEMPLATES[template_type].text
 
 
 def test_cancellation_confirmation() -> None:
@@ -130,9 +180,11 @@ def test_cancellation_confirmation() -> None:
     assert {"Tidspunkt", "Businessphone"} <= parse(text).fields
 
 
-def test_recall_offers_phone_and_link() -> None:
-    text = DEFAULT_TEMPLATES[TemplateType.RECALL].text
-    assert {"Businessphone", "URL"} <= parse(text).fields
+def test_recall_offers_the_phone_and_needs_no_caller_value() -> None:
+    """An automatic recall has no caller to give [URL]."""
+    fields = parse(DEFAULT_TEMPLATES[TemplateType.RECALL].text).fields
+    assert "Businessphone" in fields
+    assert not fields & {"URL", "URL1", "URL2", "Tidspunkt", "Behandler"}
 
 
 def test_mobile_payment_has_link() -> None:
@@ -141,7 +193,7 @@ def test_mobile_payment_has_link() -> None:
 
 def test_notice_and_thank_you_wording() -> None:
     assert "Beskjed fra tannklinikken" in DEFAULT_TEMPLATES[TemplateType.NOTICE].text
-    assert "Takk for besøket" in DEFAULT_TEMPLATES[TemplateType.THANK_YOU].text
+    assert "Takk for at [du] var hos oss." in DEFAULT_TEMPLATES[TemplateType.THANK_YOU].text
 
 
 @pytest.mark.parametrize("template_type", ALL_TYPES)

@@ -49,6 +49,11 @@ def test_known_fields() -> None:
         "URL",
         "URL1",
         "URL2",
+        "Mottaker",
+        "du",
+        "Bekreft",
+        "Avbestill",
+        "Stopp",
     )
 
 

@@ -17,7 +17,7 @@ from tests.conftest import START_TIME, ClinicAccess
 ALL_TYPES = [template_type.value for template_type in TemplateType]
 REMINDER_1 = "/v1/templates/reminder_1"
 SAMPLE_REMINDER_1 = (
-    "Hei Kari! Du har time hos Tannlege Hansen onsdag 12. mars kl. 09:30. "
+    "Hei Kari! Vi minner om at du har time hos Tannlege Hansen onsdag 12. mars kl. 09:30. "
     "Svar JA for å bekrefte eller NEI om du ikke kan komme."
 )
 # With sample values 3 segments; with the long values 984 septets, 7 segments.
@@ -66,7 +66,14 @@ class TestList:
     ) -> None:
         body = await _get(client, clinic, REMINDER_1)
         assert body["type"] == "reminder_1"
-        assert body["merge_fields"] == ["Fornavn", "Tidspunkt", "Behandler"]
+        assert body["merge_fields"] == [
+            "Tidspunkt",
+            "Behandler",
+            "Mottaker",
+            "du",
+            "Bekreft",
+            "Avbestill",
+        ]
         assert body["analysis"]["parts"] == [SAMPLE_REMINDER_1]
         assert body["analysis"]["length"] == len(SAMPLE_REMINDER_1)
 
@@ -302,9 +309,12 @@ class TestPreview:
             assert body["template_text"] == DEFAULT_TEMPLATES[TemplateType.REMINDER_1].text
             assert body["text"] == SAMPLE_REMINDER_1
             assert body["values"] == {
-                "Fornavn": "Kari",
                 "Tidspunkt": "onsdag 12. mars kl. 09:30",
                 "Behandler": "Tannlege Hansen",
+                "Mottaker": "Kari",
+                "du": "du",
+                "Bekreft": "JA",
+                "Avbestill": "NEI",
             }
             assert body["analysis"]["encoding"] == "GSM-7"
             assert body["analysis"]["length"] == len(SAMPLE_REMINDER_1)
@@ -321,8 +331,8 @@ class TestPreview:
         )
         assert response.status_code == 200, response.text
         body = response.json()
-        assert body["text"].startswith("Hei Zoë! Du har time hos Łukasz onsdag 12. mars")
-        assert body["values"]["Fornavn"] == "Zoë"
+        assert body["text"].startswith("Hei Zoë! Vi minner om at du har time hos Łukasz onsdag")
+        assert body["values"]["Mottaker"] == "Zoë"
         assert "URL" not in body["values"]
         analysis = body["analysis"]
         assert analysis["encoding"] == "UCS-2"
@@ -387,7 +397,7 @@ class TestPreview:
             pytest.param({"values": {"Navn": "Kari"}}, "values.Navn", None, id="unknown-key"),
             pytest.param({"values": {"fornavn": "Kari"}}, "values.fornavn", None, id="key-case"),
             pytest.param({"values": {"Fornavn": ""}}, "values.Fornavn", None, id="empty-value"),
-            pytest.param({"values": {"Fornavn": "  "}}, "values.Fornavn", 4, id="blank-value"),
+            pytest.param({"values": {"Mottaker": "  "}}, "values.Mottaker", 4, id="blank-value"),
             pytest.param({"values": {"Fornavn": 1}}, "values.Fornavn", None, id="not-a-string"),
             pytest.param({"values": ["Kari"]}, "values", None, id="values-not-an-object"),
             pytest.param({"text": ""}, "text", None, id="empty-text"),

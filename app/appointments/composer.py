@@ -43,9 +43,7 @@ class Composer:
     async def load(self, session: AsyncSession, decisions: Sequence[Decision]) -> None:
         if self._stored is not None or not any(d.timing for d in decisions):
             return
-        rows = await list_templates(
-            session, clinic_id=self.context.clinic_id, now=self.context.now
-        )
+        rows = await list_templates(session, clinic_id=self.context.clinic_id, now=self.context.now)
         self._stored = {row.type: row for row in rows}
 
     def _template(self, kind: str) -> tuple[ParsedTemplate | None, bool]:

@@ -20,6 +20,7 @@ from app.clinic_settings.schemas import (
 from app.core.errors import InvalidInput, NotFound, invalid_input_from
 from app.messages import window
 from app.messages.retiming import retime_pending
+from app.reminder_rules import readiness
 
 _FLAT_FIELDS = tuple(name for name in SettingsFields.model_fields if name != "pause_rules")
 
@@ -118,7 +119,16 @@ def _send_window(row: ClinicSettings) -> tuple[window.PauseRules, str]:
 async def _save(
     session: AsyncSession, row: ClinicSettings, settings: SettingsWrite, now: datetime
 ) -> ClinicSettings:
-    """Apply the settings; a new send window re-times the messages still waiting."""
+    """Apply the settings; a new send window re-times the messages still waiting. Refused
+    (422) when an enabled rule's template would lose a value it needs (business_phone)."""
+    ready = await readiness.current(session, row.clinic_id, row.business_phone, now)
+    readiness.require_ready(
+        ready.rules,
+        ready.texts,
+        business_phone=settings.business_phone,
+        change="settings",
+        before=ready.gaps,
+    )
     before = _send_window(row)
     _apply(row, settings, now)
     if (after := _send_window(row)) != before:

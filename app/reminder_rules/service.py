@@ -1,13 +1,16 @@
-"""Per-clinic rules for appointment messages. Reads never write: a clinic without a row has
-the defaults until it saves its rules."""
+"""Per-clinic rules for appointment messages: reading them as the scheduler and the API see
+them, and replacing them."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import InvalidInput
+from app.reminder_rules import readiness
 from app.reminder_rules.models import ReminderRules
 from app.reminder_rules.schemas import (
     REMINDER_NUMBERS,
@@ -18,6 +21,7 @@ from app.reminder_rules.schemas import (
     ReminderRulesWrite,
     ThankYouRule,
 )
+from app.reminder_rules.stored import get_rules
 from app.templates.defaults import TemplateType
 
 
@@ -29,12 +33,6 @@ class Reminder:
     min_lead_hours: int
     only_if_unconfirmed: bool = False
     """Reminders 2 and 3 may skip a confirmed appointment; reminder 1 always goes."""
-
-
-async def get_rules(session: AsyncSession, clinic_id: uuid.UUID) -> ReminderRules:
-    """The clinic's rules (the defaults, unsaved, if it never saved any)."""
-    row = await session.get(ReminderRules, clinic_id)
-    return row if row is not None else ReminderRules(clinic_id=clinic_id)
 
 
 def reminders_of(rules: ReminderRules) -> list[Reminder]:
@@ -99,27 +97,44 @@ def _check_order(data: ReminderRulesWrite) -> None:
         previous = (number, rule)
 
 
+def _columns(data: ReminderRulesWrite) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for number in REMINDER_NUMBERS:
+        rule: ReminderRule = getattr(data, f"reminder_{number}")
+        columns[f"reminder_{number}_enabled"] = rule.enabled
+        columns[f"reminder_{number}_hours_before"] = rule.hours_before
+        columns[f"reminder_{number}_min_lead_hours"] = rule.min_lead_hours
+        if isinstance(rule, LaterReminderRule):
+            columns[f"reminder_{number}_only_if_unconfirmed"] = rule.only_if_unconfirmed
+    return columns | {
+        "booking_confirmation": data.booking_confirmation,
+        "cancellation_confirmation": data.cancellation_confirmation,
+        "thank_you_enabled": data.thank_you.enabled,
+        "thank_you_hours_after": data.thank_you.hours_after,
+        "recall_enabled": data.recall.enabled,
+        "recall_interval_months": data.recall.interval_months,
+        "recall_template_type": data.recall.template_type.value,
+    }
+
+
 async def replace_rules(
     session: AsyncSession, *, clinic_id: uuid.UUID, data: ReminderRulesWrite, now: datetime
 ) -> ReminderRules:
+    """Refused (422, nothing stored) when an enabled rule's template needs a value its
+    messages would not have, e.g. [Businessphone] while the clinic has no business_phone."""
     _check_order(data)
-    row = await session.get(ReminderRules, clinic_id)
-    if row is None:
-        row = ReminderRules(clinic_id=clinic_id)
-        session.add(row)
-    for number in REMINDER_NUMBERS:
-        rule: ReminderRule = getattr(data, f"reminder_{number}")
-        setattr(row, f"reminder_{number}_enabled", rule.enabled)
-        setattr(row, f"reminder_{number}_hours_before", rule.hours_before)
-        setattr(row, f"reminder_{number}_min_lead_hours", rule.min_lead_hours)
-        if isinstance(rule, LaterReminderRule):
-            setattr(row, f"reminder_{number}_only_if_unconfirmed", rule.only_if_unconfirmed)
-    row.booking_confirmation = data.booking_confirmation
-    row.cancellation_confirmation = data.cancellation_confirmation
-    row.thank_you_enabled = data.thank_you.enabled
-    row.thank_you_hours_after = data.thank_you.hours_after
-    row.recall_enabled = data.recall.enabled
-    row.recall_interval_months = data.recall.interval_months
-    row.recall_template_type = data.recall.template_type.value
+    columns = _columns(data)
+    settings = await get_clinic_settings(session, clinic_id)
+    texts = await readiness.stored_texts(session, clinic_id, now)
+    readiness.require_ready(
+        ReminderRules(clinic_id=clinic_id, **columns),
+        texts,
+        business_phone=settings.business_phone,
+        change="rules",
+    )
+    row = await get_rules(session, clinic_id)
+    for name, value in columns.items():
+        setattr(row, name, value)
     row.updated_at = now
+    session.add(row)
     return row

@@ -16,6 +16,7 @@ from app.core.models import utc_now
 from app.core.phones import format_for_display
 from app.patients import service as patients_service
 from app.patients.models import Patient
+from app.reminder_rules import readiness
 from app.replies.keywords import keyword_values
 from app.sms.service import public_analysis
 from app.sms.text import analyze
@@ -113,6 +114,7 @@ async def update_template(
     now: datetime,
 ) -> MessageTemplate:
     _parse(text)
+    await _require_rules_ready(session, clinic_id, template_type, text, now)
     return await _save(
         session,
         clinic_id=clinic_id,
@@ -123,10 +125,30 @@ async def update_template(
     )
 
 
+async def _require_rules_ready(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    template_type: TemplateType,
+    text: str,
+    now: datetime,
+) -> None:
+    """A rule that is on keeps a template its messages can be made from."""
+    settings = await get_clinic_settings(session, clinic_id)
+    ready = await readiness.current(session, clinic_id, settings.business_phone, now)
+    readiness.require_ready(
+        ready.rules,
+        ready.texts | {template_type: text},
+        business_phone=settings.business_phone,
+        change="template",
+        before=ready.gaps,
+    )
+
+
 async def reset_template(
     session: AsyncSession, *, clinic_id: uuid.UUID, template_type: TemplateType, now: datetime
 ) -> MessageTemplate:
     default = DEFAULT_TEMPLATES[template_type]
+    await _require_rules_ready(session, clinic_id, template_type, default.text, now)
     return await _save(
         session,
         clinic_id=clinic_id,

@@ -11,8 +11,18 @@ Json = dict[str, Any]
 
 DEFAULTS: Json = {
     "reminder_1": {"enabled": True, "hours_before": 24, "min_lead_hours": 2},
-    "reminder_2": {"enabled": False, "hours_before": 4, "min_lead_hours": 2},
-    "reminder_3": {"enabled": False, "hours_before": 2, "min_lead_hours": 2},
+    "reminder_2": {
+        "enabled": False,
+        "hours_before": 4,
+        "min_lead_hours": 2,
+        "only_if_unconfirmed": True,
+    },
+    "reminder_3": {
+        "enabled": False,
+        "hours_before": 2,
+        "min_lead_hours": 2,
+        "only_if_unconfirmed": True,
+    },
     "booking_confirmation": False,
     "cancellation_confirmation": False,
     "thank_you": {"enabled": False, "hours_after": 2},
@@ -35,10 +45,17 @@ class TestRules:
     async def test_put_replaces_and_left_out_parts_take_defaults(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
+        phone = {"business_phone": "22 33 44 55"}  # the thank-you's default text needs it
+        assert (await client.patch("/v1/settings", headers=clinic.headers, json=phone)).is_success
         body = {
             "reminder_1": {"enabled": True, "hours_before": 72, "min_lead_hours": 24},
             "reminder_2": {"enabled": True, "hours_before": 24},
-            "reminder_3": {"enabled": True, "hours_before": 3, "min_lead_hours": 0},
+            "reminder_3": {
+                "enabled": True,
+                "hours_before": 3,
+                "min_lead_hours": 0,
+                "only_if_unconfirmed": False,
+            },
             "booking_confirmation": True,
             "thank_you": {"enabled": True, "hours_after": 0},
             "recall": {"enabled": True, "interval_months": 6, "template_type": "general"},
@@ -46,7 +63,12 @@ class TestRules:
         saved = await put_rules(client, clinic, body)
         assert saved.status_code == 200, saved.text
         expected = DEFAULTS | body
-        expected["reminder_2"] = {"enabled": True, "hours_before": 24, "min_lead_hours": 2}
+        expected["reminder_2"] = {
+            "enabled": True,
+            "hours_before": 24,
+            "min_lead_hours": 2,
+            "only_if_unconfirmed": True,
+        }
         read = (await client.get("/v1/reminder-rules", headers=clinic.headers)).json()
         assert read.pop("updated_at") == "2026-11-30T10:00:00Z"
         assert read == expected
@@ -98,6 +120,11 @@ BAD_RULES: list[tuple[str, Json, str]] = [
     ("recall interval", {"recall": {"interval_months": 0}}, "recall.interval_months"),
     ("unknown template", {"recall": {"template_type": "birthday"}}, "recall.template_type"),
     ("unknown field", {"reminder_4": {"enabled": True, "hours_before": 1}}, "reminder_4"),
+    (
+        "reminder 1 always goes",
+        {"reminder_1": {"enabled": True, "hours_before": 24, "only_if_unconfirmed": True}},
+        "reminder_1.only_if_unconfirmed",
+    ),
 ]
 
 

@@ -1,18 +1,46 @@
 """Listing messages: filters and cursor pagination."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clinic_settings.service import get_clinic_settings
+from app.core.errors import FieldError, InvalidInput
 from app.core.pagination import decode_time_cursor, encode_time_cursor
 from app.core.phones import (
     number_filter,
 )
-from app.messages.models import Message, MessageStatus, message_table
+from app.messages.models import STATUS_CODES, Message, MessageStatus, message_table
+
+
+class StatusFilter(StrEnum):
+    """A status by our word or by the seed's code: V (pending, sending), S (sent), SB (sent
+    and answered), F (failed), A (cancelled)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    V = "V"
+    S = "S"
+    SB = "SB"
+    F = "F"
+    A = "A"
+
+
+def statuses_of(wanted: Sequence[StatusFilter]) -> list[MessageStatus]:
+    """The statuses the words and codes stand for, each once, in our order."""
+    words = {item.value for item in wanted}
+    return [
+        status for status in MessageStatus if status.value in words or STATUS_CODES[status] in words
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +53,51 @@ class MessageFilters:
     appointment_id: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    scheduled_from: datetime | None = None
+    """`scheduled_for`: when a pending message will go, pauses applied."""
+    scheduled_to: datetime | None = None
+    sent_from: datetime | None = None
+    sent_to: datetime | None = None
     q: str | None = None
+
+
+_RANGES = ("created", "scheduled", "sent")
+
+
+def check_ranges(filters: MessageFilters) -> None:
+    """Each range's end is after its start: a 422 naming every end that is not."""
+    errors = [
+        FieldError(field=f"{name}_to", reason=f"must be after {name}_from", code="before_from")
+        for name in _RANGES
+        if (start := getattr(filters, f"{name}_from")) is not None
+        and (end := getattr(filters, f"{name}_to")) is not None
+        and end <= start
+    ]
+    if errors:
+        raise InvalidInput("A time range ends before it starts.", errors=errors)
+
+
+def _in_ranges(statement: Select[Message], filters: MessageFilters) -> Select[Message]:
+    """[from, to) on the time each range is about; scheduled_for is a pending message's."""
+    table = message_table.c
+    if filters.scheduled_from or filters.scheduled_to:
+        statement = statement.where(table.status == MessageStatus.PENDING)
+    columns = {
+        "created": table.created_at,
+        "scheduled": table.next_attempt_at,
+        "sent": table.sent_at,
+    }
+    for name, column in columns.items():
+        if (start := getattr(filters, f"{name}_from")) is not None:
+            statement = statement.where(column >= start)
+        if (end := getattr(filters, f"{name}_to")) is not None:
+            statement = statement.where(column < end)
+    return statement
 
 
 def _filtered(statement: Select[Message], filters: MessageFilters, country: str) -> Select[Message]:
     table = message_table.c
+    statement = _in_ranges(statement, filters)
     if filters.status:
         statement = statement.where(table.status.in_([s.value for s in filters.status]))
     if filters.type:
@@ -44,10 +112,6 @@ def _filtered(statement: Select[Message], filters: MessageFilters, country: str)
         statement = statement.where(table.practitioner == filters.practitioner)
     if filters.appointment_id:
         statement = statement.where(table.appointment_id == filters.appointment_id)
-    if filters.created_from:
-        statement = statement.where(table.created_at >= filters.created_from)
-    if filters.created_to:
-        statement = statement.where(table.created_at < filters.created_to)
     if filters.q:
         needle = filters.q.lower()
         statement = statement.where(
@@ -70,6 +134,7 @@ async def list_messages(
     cursor: str | None,
 ) -> tuple[list[Message], str | None]:
     """Newest first; the cursor is the (created_at, id) of the last row returned."""
+    check_ranges(filters)
     settings = await get_clinic_settings(session, clinic_id)
     table = message_table.c
     statement: Select[Message] = select(Message).where(table.clinic_id == clinic_id)

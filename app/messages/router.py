@@ -11,7 +11,6 @@ from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.idempotency.service import request_fingerprint, run_once
 from app.messages import listing, service
-from app.messages.models import MessageStatus
 from app.messages.schemas import (
     BulkMessageCreate,
     BulkResult,
@@ -124,7 +123,13 @@ async def create_bulk(
 async def list_messages(
     clinic: CurrentClinic,
     session: SessionDep,
-    status: Annotated[list[MessageStatus] | None, Query()] = None,
+    status: Annotated[
+        list[listing.StatusFilter] | None,
+        Query(
+            description="Our word or the seed's code: V (pending, sending), S (sent), "
+            "SB (answered), F (failed), A (cancelled); repeat for several"
+        ),
+    ] = None,
     type: str | None = None,
     patient_no: str | None = None,
     to: Annotated[str | None, Query(description="A phone number, national or E.164")] = None,
@@ -132,12 +137,18 @@ async def list_messages(
     appointment_id: str | None = None,
     created_from: AwareDatetime | None = None,
     created_to: AwareDatetime | None = None,
+    scheduled_from: Annotated[
+        AwareDatetime | None, Query(description="Pending ones whose scheduled_for is at or after")
+    ] = None,
+    scheduled_to: Annotated[AwareDatetime | None, Query(description="… and before")] = None,
+    sent_from: Annotated[AwareDatetime | None, Query(description="sent_at at or after")] = None,
+    sent_to: Annotated[AwareDatetime | None, Query(description="… and before")] = None,
     q: Annotated[str | None, Query(description="Free text in the text or names")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> MessageList:
     filters = listing.MessageFilters(
-        status=status,
+        status=listing.statuses_of(status) if status else None,
         type=type,
         patient_no=patient_no,
         to=to,
@@ -145,6 +156,10 @@ async def list_messages(
         appointment_id=appointment_id,
         created_from=created_from,
         created_to=created_to,
+        scheduled_from=scheduled_from,
+        scheduled_to=scheduled_to,
+        sent_from=sent_from,
+        sent_to=sent_to,
         q=q,
     )
     messages, next_cursor = await listing.list_messages(

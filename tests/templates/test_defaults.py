@@ -159,8 +159,7 @@ def test_the_thank_you_does_not_say_today() -> None:
 
 def test_the_recall_does_not_name_an_interval() -> None:
     text = DEFAULT_TEMPLATES[TemplateType.RECALL].text.lower()
-    assert not {"årlig", "halvårlig", "hvert år", "i året"} & {w for w in text.split()}
-    assert "årlig" not in text
+    assert not any(word in text for word in ("årlig", "hvert år", "i året", "måneder"))
 
 
 @pytest.mark.parametrize("template_type", REMINDER_TYPES)

@@ -6,9 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.lookup import appointment_merge_values
 from app.appointments.messaging import Context
-from app.appointments.models import Appointment, Confirmation
+from app.appointments.models import Appointment
 from app.appointments.scheduling import (
-    REPLY_KINDS,
     AppointmentSkipReason,
     Decision,
     MessageFacts,
@@ -17,15 +16,16 @@ from app.clinic_settings.schemas import ReminderPolicy
 from app.messages.compose import (
     Content,
     MessageRow,
+    confirmed_keyword,
     merge_values,
     new_message_row,
     shared_columns,
+    text_of,
 )
 from app.messages.recipients import Recipient, patient_recipients
 from app.messages.schemas import MessageContent
 from app.patients.models import Patient
 from app.sms.text import analyze
-from app.templates.asking import without_asking
 from app.templates.defaults import TemplateType
 from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
 from app.templates.models import MessageTemplate
@@ -111,6 +111,7 @@ class Composer:
             request,
             appointment.start_at,
             appointment.patient_id,
+            confirmed_keyword(decision.kind, appointment, settings),
         )
         context = self.context
         shared = shared_columns(
@@ -118,7 +119,7 @@ class Composer:
         )
         rows: list[MessageRow] = []
         for recipient in recipients:  # a guardian's copy reads differently ([Mottaker], [du])
-            text = self._text(template, content, appointment, patient, recipient)
+            text = self._text(content, patient, recipient)
             if text is None:
                 return [], "template_error"
             if not text:
@@ -138,24 +139,14 @@ class Composer:
             )
         return rows, None
 
-    def _text(
-        self,
-        template: ParsedTemplate,
-        content: Content,
-        appointment: Appointment,
-        patient: Patient,
-        recipient: Recipient,
-    ) -> str | None:
-        """The text for one recipient (None: the template cannot be rendered). An appointment
-        the patient has confirmed is never asked for the confirm keyword again."""
-        settings = self.context.settings
+    def _text(self, content: Content, patient: Patient, recipient: Recipient) -> str | None:
+        """The text for one recipient; None: the template cannot be rendered."""
         try:
-            text = template.render(merge_values(content, settings, patient, recipient))
+            return text_of(
+                content, merge_values(content, self.context.settings, patient, recipient)
+            )
         except TemplateSyntaxError:
             return None
-        if appointment.confirmation == Confirmation.CONFIRMED and content.type in REPLY_KINDS:
-            return without_asking(text, settings.confirm_keyword)
-        return text
 
     def _request(self, appointment: Appointment) -> MessageContent:
         """What the messages service reads of a request: the appointment's id, practitioner

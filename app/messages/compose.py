@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.lookup import appointment_merge_values, find_appointment
-from app.appointments.models import Appointment, AppointmentStatus
+from app.appointments.models import Appointment, AppointmentStatus, Confirmation
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
 from app.core.errors import Conflict, InvalidInput
@@ -29,6 +29,7 @@ from app.replies.keywords import keyword_values
 from app.sms.service import money
 from app.sms.text import TextAnalysis
 from app.templates import service as templates_service
+from app.templates.asking import without_asking
 from app.templates.defaults import TemplateType
 from app.templates.merge import KNOWN_FIELDS, ParsedTemplate, TemplateSyntaxError, parse
 
@@ -60,6 +61,8 @@ class Content:
     request: MessageContent
     appointment_start_at: datetime | None = None
     appointment_patient_id: uuid.UUID | None = None
+    no_ask_for: str | None = None
+    """The confirm keyword, when the appointment is confirmed: the text does not ask again."""
 
 
 async def _template_source(
@@ -146,7 +149,16 @@ async def resolve_content(
         request,
         appointment.start_at if appointment else None,
         appointment.patient_id if appointment else None,
+        confirmed_keyword(message_type, appointment, settings),
     )
+
+
+def confirmed_keyword(
+    message_type: str, appointment: Appointment | None, settings: ClinicSettings
+) -> str | None:
+    """What a text for this appointment must not ask for any more, if anything."""
+    confirmed = appointment is not None and appointment.confirmation == Confirmation.CONFIRMED
+    return settings.confirm_keyword if confirmed and message_type in ANCHORED_TYPES else None
 
 
 async def _with_appointment(
@@ -222,12 +234,23 @@ def merge_values(
     return with_patient(shared_merge_values(content, settings), patient, recipient)
 
 
+def text_of(content: Content, values: dict[str, str]) -> str:
+    """The rendered text (TemplateSyntaxError if a value is missing); for a confirmed
+    appointment less what asks for the confirm keyword, which may leave nothing."""
+    text = content.template.render(values)
+    return text if content.no_ask_for is None else without_asking(text, content.no_ask_for)
+
+
 def render(content: Content, values: dict[str, str]) -> str:
+    field = "text" if content.request.text is not None else "template_type"
     try:
-        return content.template.render(values)
+        text = text_of(content, values)
     except TemplateSyntaxError as exc:
-        field = "text" if content.request.text is not None else "template_type"
         raise templates_service.syntax_error(exc, field=field) from exc
+    if not text:
+        reason = "the appointment is confirmed and the text only asks for a confirmation"
+        raise InvalidInput.for_field(field, reason, "confirmed")
+    return text
 
 
 def over_the_cap(analysis: TextAnalysis, settings: ClinicSettings) -> InvalidInput:

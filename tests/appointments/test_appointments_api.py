@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.core.clock import FixedClock
+from app.templates.models import MessageTemplate
 from tests.appointments.conftest import (
     Json,
     by_type,
@@ -378,13 +381,27 @@ class TestRecipients:
         assert shown["reminder_skip_reason"] == "sms_disabled"
 
     async def test_a_template_without_a_value_is_a_recorded_skip(
-        self, client: httpx.AsyncClient, clinic: ClinicAccess
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        await client.put(
+        """Saving such a text for a rule that is on is refused now; one saved before that
+        is skipped with a reason, never sent with a blank."""
+        text = "Hei [Fornavn]! Se [URL]"
+        refused = await client.put(
             "/v1/templates/reminder_1",
             headers=clinic.headers,
-            json={"text": "Hei [Fornavn]! Se [URL]", "allow_reply": True},
+            json={"text": text, "allow_reply": True},
         )
+        assert refused.status_code == 422
+        async with sessionmaker.begin() as session:
+            await session.execute(
+                update(MessageTemplate)
+                .where(col(MessageTemplate.clinic_id) == clinic.id)
+                .where(col(MessageTemplate.type) == "reminder_1")
+                .values(text=text)
+            )
         shown = await put_appointment(client, clinic, "A1", start=WEDNESDAY_NOON)
         assert shown["reminder_skip_reason"] == "template_error"
         assert await messages_of(client, clinic, "A1") == []

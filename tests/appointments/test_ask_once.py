@@ -208,6 +208,29 @@ class TestAConfirmedAppointmentIsNotAskedAgain:
         assert made["text"].startswith("Hei Kari! Husk at du har time hos Tannlege Hansen")
         assert "JA" not in made["text"]
 
+    async def test_a_message_the_practice_sends_does_not_ask(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        await put_rules(client, clinic, booking_confirmation=True)
+        await put_appointment(client, clinic, "A1", start=FRIDAY_NOON)
+        await send_due(sessionmaker, clock)
+        await reply(client, clinic, "JA")
+        body = {"patient_no": "1001", "template_type": "reminder_2", "appointment_id": "A1"}
+        sent = await client.post("/v1/messages", headers=clinic.headers, json=body)
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["data"][0]["text"] == (
+            "Hei Kari! Påminnelse: du har time hos Tannlege Hansen fredag 4. desember kl. 12:00."
+        )
+        only_asks = {"text": "Svar [Bekreft] om du kommer!", "allow_reply": True}
+        await client.put("/v1/templates/reminder_2", headers=clinic.headers, json=only_asks)
+        refused = await client.post("/v1/messages", headers=clinic.headers, json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["code"] == "confirmed"
+
     async def test_the_same_ja_twice_changes_nothing(
         self,
         client: httpx.AsyncClient,

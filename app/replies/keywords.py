@@ -5,6 +5,8 @@ from enum import StrEnum
 
 MAX_KEYWORD_LENGTH = 20
 OPT_OUT_WORDS = frozenset({"STOPP", "STOP"})
+DEFAULT_KEYWORDS = ("JA", "NEI")
+"""The confirm and cancel words a clinic has until it sets its own."""
 OPT_OUT_WORD = "STOPP"
 """The opt-out word our texts name (`[Stopp]`); STOP works as well."""
 OPT_IN_WORDS = frozenset({"START"})

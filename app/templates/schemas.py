@@ -102,10 +102,15 @@ class PreviewRequest(StrictModel):
 
 
 class TemplateWarning(BaseModel):
-    code: Literal["may_exceed_max_segments"]
+    code: Literal["may_exceed_max_segments", "keyword_spelled_out"]
     detail: str
-    segments: int = Field(description="Segments when rendered with long but realistic values")
-    max_segments: int
+    segments: int | None = Field(
+        default=None, description="Segments when rendered with long but realistic values"
+    )
+    max_segments: int | None = None
+    keywords: list[str] | None = Field(
+        default=None, description="`keyword_spelled_out`: the words written out in the text"
+    )
 
 
 class TemplatePublic(BaseModel):

@@ -17,9 +17,10 @@ from app.core.phones import format_for_display
 from app.patients import service as patients_service
 from app.patients.models import Patient
 from app.reminder_rules import readiness
-from app.replies.keywords import keyword_values
+from app.replies.keywords import DEFAULT_KEYWORDS, keyword_values
 from app.sms.service import public_analysis
 from app.sms.text import analyze
+from app.templates.asking import spelled_out
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
 from app.templates.merge import (
     KNOWN_FIELDS,
@@ -160,6 +161,31 @@ async def reset_template(
 
 
 def _warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
+    return _segment_warnings(parsed, settings) + _keyword_warnings(parsed, settings)
+
+
+def _keyword_warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
+    """A reply keyword written out, ours by default or the clinic's: it does not follow the
+    settings, and where it is not the clinic's keyword, a patient who answers it is not read."""
+    current = (settings.confirm_keyword, settings.cancel_keyword)
+    words = spelled_out(parsed, dict.fromkeys((*current, *DEFAULT_KEYWORDS)))
+    if not words:
+        return []
+    stale = [word for word in words if word not in current]
+    read = f" This clinic reads {' and '.join(current)}." if stale else ""
+    return [
+        TemplateWarning(
+            code="keyword_spelled_out",
+            detail=(
+                f"The text spells out {', '.join(words)}: write [Bekreft] and [Avbestill] "
+                f"so it follows the clinic's reply keywords.{read}"
+            ),
+            keywords=words,
+        )
+    ]
+
+
+def _segment_warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
     segments = analyze(parsed.render(LONG_SAMPLE_VALUES)).segments
     if segments <= settings.max_segments:
         return []

@@ -73,9 +73,9 @@ class Kind(StrEnum):
 
 REMINDER_KINDS = (Kind.REMINDER_1, Kind.REMINDER_2, Kind.REMINDER_3)
 REPLY_KINDS: frozenset[str] = frozenset({*REMINDER_KINDS, Kind.BOOKING_CONFIRMATION})
-"""The kinds that ask for JA or NEI: a reply to one confirms or cancels the appointment."""
+"""The kinds that go before the appointment and ask for JA or NEI: a reply to one confirms or
+cancels it."""
 KIND_VALUES: frozenset[str] = frozenset(kind.value for kind in Kind)
-_BEFORE_KINDS = frozenset({*REMINDER_KINDS, Kind.BOOKING_CONFIRMATION})
 _FINISHED = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
 
 
@@ -343,10 +343,10 @@ def is_stale(message: MessageFacts, push: Push) -> bool:
         )
         return not keep
     if push.status is AppointmentStatus.COMPLETED:
-        return message.type in _BEFORE_KINDS or message.type == Kind.CANCELLATION_CONFIRMATION
+        return message.type in REPLY_KINDS or message.type == Kind.CANCELLATION_CONFIRMATION
     if message.type in (Kind.CANCELLATION_CONFIRMATION, Kind.THANK_YOU):
         return True
-    if push.retext and message.type in _BEFORE_KINDS:
+    if push.retext and message.type in REPLY_KINDS:
         return True
     if message.patient_id is not None and message.patient_id != push.patient_id:
         return True

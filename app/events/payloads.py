@@ -53,7 +53,11 @@ class MessageStatusChanged(BaseModel):
     type: str
     patient_no: str | None
     appointment_id: str | None
-    failure_reason: str | None
+    failure_reason: str | None = Field(
+        description="Why it failed (expired, provider_rejected …) or was cancelled by us: "
+        "confirmed (the patient answered JA, so it asks no more), reminders_off (the "
+        "appointment's reminders were switched off), no_consent, opted_out …"
+    )
     failure_detail: str | None
     sent_at: datetime | None
     delivered_at: datetime | None

@@ -141,7 +141,11 @@ class MessagePublic(BaseModel):
     practitioner: str | None
     appointment_id: str | None
     allow_reply: bool
-    failure_reason: str | None
+    failure_reason: str | None = Field(
+        description="Why it failed (expired, provider_rejected …) or was cancelled by us: "
+        "confirmed (the patient answered JA, so it asks no more), reminders_off (the "
+        "appointment's reminders were switched off), no_consent, opted_out …"
+    )
     failure_detail: str | None
     delivery: str | None
     created_at: datetime

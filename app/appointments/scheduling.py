@@ -144,6 +144,9 @@ class Push:
     """The practitioner changed: texts already made name the wrong one."""
     sms_reminders: bool = True
     """False: the appointment gets no automatic reminders (confirmations still go)."""
+    switched_off: bool = False
+    """This push switched the reminders off: those waiting are cancelled (reason
+    `reminders_off`). One added by hand afterwards is left to go."""
     confirmed: bool = False
     """The patient answered JA for this start: later reminders that ask only if
     unconfirmed do not go."""
@@ -158,6 +161,7 @@ def push_of(
     *,
     moved: bool = False,
     retext: bool = False,
+    switched_off: bool = False,
     just_confirmed: bool = False,
 ) -> Push:
     """The appointment as it is stored now, as a push."""
@@ -170,6 +174,7 @@ def push_of(
         moved=moved,
         retext=retext,
         sms_reminders=appointment.sms_reminders,
+        switched_off=switched_off,
         confirmed=appointment.confirmation == Confirmation.CONFIRMED,
         just_confirmed=just_confirmed,
     )
@@ -324,7 +329,7 @@ def cancel_reason(message: MessageFacts, push: Push) -> AppointmentSkipReason | 
     is told: its reminders were switched off, or the patient has just confirmed."""
     if push.status is not AppointmentStatus.BOOKED:
         return None
-    if not push.sms_reminders and message.type in REMINDER_KINDS:
+    if push.switched_off and message.type in REMINDER_KINDS:
         return "reminders_off"
     if push.just_confirmed and message.type in REPLY_KINDS:
         return "confirmed"

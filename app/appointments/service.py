@@ -205,6 +205,7 @@ async def upsert_appointment(
         await schedule(session, context, view, patient, push, patient_changed=False)
         return view, True
     before = (appointment.start_at, appointment.patient_id, appointment.practitioner)
+    reminders_were_on = appointment.sms_reminders
     previous_status = AppointmentStatus(appointment.status)
     _apply(appointment, data, patient, now)
     await _flush(session)
@@ -213,6 +214,7 @@ async def upsert_appointment(
         previous_status,
         moved=before[:2] != (appointment.start_at, appointment.patient_id),
         retext=before[2] != appointment.practitioner,
+        switched_off=reminders_were_on and not appointment.sms_reminders,
     )
     view = AppointmentView(appointment, patient.patient_no)
     await with_messages(session, clinic_id, [view])

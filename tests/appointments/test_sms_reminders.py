@@ -139,6 +139,8 @@ async def test_a_reminder_by_hand_still_goes(
         "/v1/appointments/A1/reminders", headers=clinic.headers, json={"reminders": [1]}
     )
     assert response.json()["outcomes"][0]["outcome"] == "queued"
+    await put_appointment(client, clinic, "A1", start=TUESDAY_1300, sms_reminders=False)
+    assert "reminder_1" in by_type(await messages_of(client, clinic, "A1"))  # still waiting
 
 
 async def test_it_must_be_a_boolean(client: httpx.AsyncClient, clinic: ClinicAccess) -> None:

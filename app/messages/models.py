@@ -61,6 +61,13 @@ class Message(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # The sweep expires overdue pending messages by this (migration 0021).
+        Index(
+            "ix_message_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index(
             "ix_message_sending",
             "claimed_at",
@@ -70,7 +77,13 @@ class Message(SQLModel, table=True):
         Index("ix_message_clinic_created", "clinic_id", "created_at", "id"),
         Index("ix_message_clinic_appointment", "clinic_id", "appointment_id"),
         Index("ix_message_clinic_patient", "clinic_id", "patient_id"),
-        Index("ix_message_clinic_number", "clinic_id", "to_number"),
+        # The list's filters, each in the list's order (migration 0021); on PostgreSQL a
+        # trigram index serves the free-text search too (app/messages/listing.py).
+        Index("ix_message_clinic_number", "clinic_id", "to_number", "created_at", "id"),
+        Index("ix_message_clinic_status", "clinic_id", "status", "created_at", "id"),
+        Index("ix_message_clinic_type", "clinic_id", "type", "created_at", "id"),
+        Index("ix_message_clinic_patient_no", "clinic_id", "patient_no", "created_at", "id"),
+        Index("ix_message_clinic_practitioner", "clinic_id", "practitioner", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

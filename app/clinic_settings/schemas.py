@@ -18,7 +18,12 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.phones import InvalidPhoneNumber, is_supported_country, parse_phone_number
+from app.core.phones import (
+    InvalidPhoneNumber,
+    is_supported_country,
+    parse_phone_number,
+    short_code,
+)
 from app.replies.keywords import RESERVED_WORDS, is_keyword_word
 
 _SENDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,10}")
@@ -71,6 +76,19 @@ def _check_e164(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+def _check_reply_address(value: str) -> str:
+    """A reply number in E.164, or a short number (LINK: "2333", also "NO-2333")."""
+    digits = short_code(value)
+    if digits is not None:
+        return digits
+    try:
+        return _check_e164(value)
+    except ValueError as exc:
+        raise ValueError(
+            "an E.164 number (e.g. +4790012345) or a short number of 3-6 digits (e.g. 2333)"
+        ) from exc
+
+
 def _check_reply_keyword(value: str) -> str:
     word = value.strip()
     if not is_keyword_word(word):
@@ -98,7 +116,7 @@ LocalTime = Annotated[
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 SenderName = Annotated[str, AfterValidator(_check_sender_name)]
-E164Number = Annotated[str, AfterValidator(_check_e164)]
+ReplyAddress = Annotated[str, AfterValidator(_check_reply_address)]
 ReplyKeyword = Annotated[str, AfterValidator(_check_reply_keyword)]
 
 
@@ -155,7 +173,12 @@ class SettingsFields(StrictModel):
     sender_name: SenderName | None = Field(
         default=None, description="Sender shown on no-reply SMS: 2-11 letters and digits"
     )
-    reply_number: E164Number | None = Field(default=None, description="Sender of reply-able SMS")
+    reply_number: ReplyAddress | None = Field(
+        default=None,
+        description="Sender of reply-able SMS: an E.164 number, or a short number "
+        "(3-6 digits; LINK's `NO-2333` is stored as `2333`) whose keyword route forwards "
+        "replies to the inbound URL",
+    )
     country: CountryCode = "NO"
     business_phone: str | None = Field(default=None, description="[Businessphone]")
     time_zone: TimeZoneName = "Europe/Oslo"

@@ -59,7 +59,7 @@ async def _webhook_request(request: Request, public_base_url: str) -> service.We
         body=body,
         query=dict(request.query_params),
         url=f"{public_base_url.rstrip('/')}{request.scope['path']}{'?' if query else ''}{query}",
-        signature=request.headers.get("x-twilio-signature"),
+        headers={name.lower(): value for name, value in request.headers.items()},
     )
 
 

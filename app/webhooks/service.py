@@ -31,7 +31,11 @@ class WebhookRequest:
     body: bytes
     query: Mapping[str, str]
     url: str  # as the provider called it: PUBLIC_BASE_URL + path + query
-    signature: str | None
+    headers: Mapping[str, str]  # names in lower case
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +47,12 @@ class ProviderWebhooks:
 
 PROVIDERS: Mapping[str, ProviderWebhooks] = {
     "linkmobility": ProviderWebhooks(
-        parse_delivery=lambda request: linkmobility.parse_delivery(request.body),
-        parse_inbound=lambda request: linkmobility.parse_inbound(request.body),
+        parse_delivery=lambda request: linkmobility.parse_delivery(
+            request.body, request.content_type
+        ),
+        parse_inbound=lambda request: linkmobility.parse_inbound(
+            request.body, request.content_type
+        ),
     ),
     "sinch": ProviderWebhooks(
         parse_delivery=lambda request: sinch.parse_delivery(request.body),
@@ -82,7 +90,9 @@ async def verify_signature(session: AsyncSession, clinic: Clinic, request: Webho
             "This clinic has no Twilio auth token configured, so the signature cannot be checked."
         )
     fields = form_fields(request.body)
-    if not twilio.signature_is_valid(request.url, fields, token, request.signature):
+    if not twilio.signature_is_valid(
+        request.url, fields, token, request.headers.get("x-twilio-signature")
+    ):
         logger.warning("Twilio signature rejected", extra={"clinic_id": str(clinic.id)})
         raise SignatureRejected("X-Twilio-Signature is missing or does not match.")
 

@@ -7,6 +7,7 @@ We ask for `per_recipient` reports and send one recipient per batch, so `client_
 from collections.abc import Mapping
 from typing import Any
 
+from app.core.phones import short_code
 from app.deliveries.reports import ParsedReport
 from app.messages.models import DeliveryState
 from app.replies.service import InboundSms
@@ -117,15 +118,21 @@ def parse_delivery(body: bytes) -> list[ParsedReport]:
     raise MalformedWebhook(f"`type` {kind!r} is not an SMS delivery report")
 
 
+def _international(number: str) -> str:
+    """Sinch gives MSISDNs without their `+` (`4791234567`); a short code stays as it is."""
+    return f"+{number}" if number.isdigit() and short_code(number) is None else number
+
+
 def parse_inbound(body: bytes) -> InboundSms | None:
     """A `mo_text`; other kinds (binary, MMS) carry no text and are acknowledged only."""
     data = json_object(body)
     kind = required_text(data, "type")
     if kind != "mo_text":
         return None
+    recipient = optional_text(data, "to", PHONE_NUMBER_LENGTH)
     return InboundSms(
         provider_message_id=required_text(data, "id"),
-        sender=required_text(data, "from", PHONE_NUMBER_LENGTH),
-        recipient=optional_text(data, "to", PHONE_NUMBER_LENGTH),
+        sender=_international(required_text(data, "from", PHONE_NUMBER_LENGTH)),
+        recipient=_international(recipient) if recipient else None,
         text=message_text(data, "body"),
     )

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.clinic_settings.credentials import ProviderCredentials
 from app.core.phones import (
     InvalidPhoneNumber,
     is_supported_country,
@@ -139,32 +140,6 @@ class PauseRules(StrictModel):
         if self.night_start is not None and self.night_start == self.night_end:
             raise ValueError("night_start and night_end must differ")
         return self
-
-
-class LinkMobilityCredentials(StrictModel):
-    username: str | None = None
-    password: str | None = None
-    platform_id: str | None = None
-    platform_partner_id: str | None = None
-    gate_id: str | None = Field(default=None, description="Gate for delivery reports")
-
-
-class SinchCredentials(StrictModel):
-    service_plan_id: str | None = None
-    api_token: str | None = None
-
-
-class TwilioCredentials(StrictModel):
-    account_sid: str | None = None
-    auth_token: str | None = None
-
-
-class ProviderCredentials(StrictModel):
-    """Write-only. A field sent as null is cleared; a field left out is kept."""
-
-    linkmobility: LinkMobilityCredentials | None = None
-    sinch: SinchCredentials | None = None
-    twilio: TwilioCredentials | None = None
 
 
 class SettingsFields(StrictModel):

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clinic_settings.credentials import ProviderCredentials
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import (
     PauseRules,
-    ProviderCredentials,
     ProviderName,
     SettingsFields,
     SettingsPatch,

@@ -466,7 +466,12 @@ class TestProviders:
             json={
                 "provider": "twilio",
                 "sender_name": "Tannlegen",
-                "provider_credentials": {"twilio": {"account_sid": "AC1", "auth_token": "t"}},
+                "provider_credentials": {
+                    "twilio": {
+                        "account_sid": "AC0123456789abcdef0123456789abcdef",
+                        "auth_token": "t",
+                    }
+                },
             },
         )
         assert response.status_code == 200, response.text

@@ -2,8 +2,16 @@
 
 We ask for `per_recipient` reports and send one recipient per batch, so `client_reference`
 (our message id) names the message; `batch_id` is the report's external id.
+
+Callbacks may be signed (HMAC, set up for the service plan): `x-sinch-webhook-signature`
+is base64(HMAC-SHA256(callback secret, `{raw body}.{nonce}.{timestamp}`)), with the nonce,
+timestamp and algorithm in `x-sinch-webhook-signature-nonce|-timestamp|-algorithm`, as the
+official SDKs validate it.
 """
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +30,12 @@ from app.webhooks.parsing import (
     required_text,
     timestamp,
 )
+
+SIGNATURE_HEADER = "x-sinch-webhook-signature"
+NONCE_HEADER = "x-sinch-webhook-signature-nonce"
+TIMESTAMP_HEADER = "x-sinch-webhook-signature-timestamp"
+ALGORITHM_HEADER = "x-sinch-webhook-signature-algorithm"
+HMAC_SHA256 = "HmacSHA256"
 
 # A status with its code (`Delivered/0`) is a report's 40-character status code.
 STATUS_LENGTH = 24
@@ -136,3 +150,22 @@ def parse_inbound(body: bytes) -> InboundSms | None:
         recipient=_international(recipient) if recipient else None,
         text=message_text(data, "body"),
     )
+
+
+def signature(body: bytes, nonce: str, timestamp: str, secret: str) -> str:
+    signed = body + f".{nonce}.{timestamp}".encode()
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_is_valid(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    """The signature headers are all there and match; an algorithm other than
+    HMAC-SHA256, when one is named, is refused."""
+    given = headers.get(SIGNATURE_HEADER)
+    nonce = headers.get(NONCE_HEADER)
+    timestamp = headers.get(TIMESTAMP_HEADER)
+    algorithm = headers.get(ALGORITHM_HEADER, HMAC_SHA256)
+    if not given or not nonce or not timestamp or algorithm.lower() != HMAC_SHA256.lower():
+        return False
+    expected = signature(body, nonce, timestamp, secret)
+    return hmac.compare_digest(expected.encode(), given.encode())

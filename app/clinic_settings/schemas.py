@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from app.clinic_settings.credentials import ProviderCredentials
+from app.clinic_settings.webhook_setup import SETUPS
 from app.core.phones import (
     InvalidPhoneNumber,
     is_supported_country,
@@ -280,8 +281,13 @@ class SettingsPatch(StrictModel):
 
 
 class WebhookUrls(BaseModel):
-    delivery: str
-    inbound: str
+    delivery: str = Field(description="Where the provider posts delivery reports")
+    inbound: str = Field(description="Where the provider posts replies (inbound SMS)")
+
+
+class WebhookSetup(BaseModel):
+    formats: list[str] = Field(description="Content types the provider may post in")
+    steps: str = Field(description="What to set up at the provider for the webhook URLs")
 
 
 class SettingsPublic(SettingsFields):
@@ -324,6 +330,10 @@ class SettingsPublic(SettingsFields):
                         "delivery": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
                         "inbound": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
                     },
+                    "webhook_setup": {
+                        "formats": list(SETUPS["linkmobility"].formats),
+                        "steps": SETUPS["linkmobility"].steps,
+                    },
                 }
             ]
         },
@@ -338,4 +348,8 @@ class SettingsPublic(SettingsFields):
             "Where this clinic's provider posts to us; null for the sandbox, which reports "
             "delivery itself and takes simulated replies at POST /v1/sandbox/replies"
         )
+    )
+    webhook_setup: WebhookSetup | None = Field(
+        description="How to point the provider at `webhook_urls`, and the formats it may "
+        "post in (a LINK gate: JSON, XML or form data); null for the sandbox"
     )

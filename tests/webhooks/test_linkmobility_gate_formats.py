@@ -334,3 +334,20 @@ async def test_neither_a_number_nor_a_short_number_is_422(
     assert "reply_number" in response.text
     shown = await client.get("/v1/settings", headers=clinic.headers)
     assert shown.json()["reply_number"] is None
+
+
+async def test_the_settings_say_how_to_set_up_the_gates(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    response = await client.patch(
+        "/v1/settings", headers=clinic.headers, json={"provider": "linkmobility"}
+    )
+
+    setup = response.json()["webhook_setup"]
+    assert setup["formats"] == ["application/json", "application/xml", FORM]
+    for needed in ("gate", "delivery URL", "inbound URL", "gate_id", "short number"):
+        assert needed in setup["steps"]
+    sandbox = await client.patch(
+        "/v1/settings", headers=clinic.headers, json={"provider": "sandbox"}
+    )
+    assert sandbox.json()["webhook_setup"] is None

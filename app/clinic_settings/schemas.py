@@ -18,7 +18,14 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.phones import InvalidPhoneNumber, is_supported_country, parse_phone_number
+from app.clinic_settings.credentials import ProviderCredentials
+from app.clinic_settings.webhook_setup import SETUPS
+from app.core.phones import (
+    InvalidPhoneNumber,
+    is_supported_country,
+    parse_phone_number,
+    short_code,
+)
 from app.replies.keywords import RESERVED_WORDS, is_keyword_word
 
 _SENDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,10}")
@@ -71,6 +78,19 @@ def _check_e164(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+def _check_reply_address(value: str) -> str:
+    """A reply number in E.164, or a short number (LINK: "2333", also "NO-2333")."""
+    digits = short_code(value)
+    if digits is not None:
+        return digits
+    try:
+        return _check_e164(value)
+    except ValueError as exc:
+        raise ValueError(
+            "an E.164 number (e.g. +4790012345) or a short number of 3-6 digits (e.g. 2333)"
+        ) from exc
+
+
 def _check_reply_keyword(value: str) -> str:
     word = value.strip()
     if not is_keyword_word(word):
@@ -98,7 +118,7 @@ LocalTime = Annotated[
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 SenderName = Annotated[str, AfterValidator(_check_sender_name)]
-E164Number = Annotated[str, AfterValidator(_check_e164)]
+ReplyAddress = Annotated[str, AfterValidator(_check_reply_address)]
 ReplyKeyword = Annotated[str, AfterValidator(_check_reply_keyword)]
 
 
@@ -123,39 +143,18 @@ class PauseRules(StrictModel):
         return self
 
 
-class LinkMobilityCredentials(StrictModel):
-    username: str | None = None
-    password: str | None = None
-    platform_id: str | None = None
-    platform_partner_id: str | None = None
-    gate_id: str | None = Field(default=None, description="Gate for delivery reports")
-
-
-class SinchCredentials(StrictModel):
-    service_plan_id: str | None = None
-    api_token: str | None = None
-
-
-class TwilioCredentials(StrictModel):
-    account_sid: str | None = None
-    auth_token: str | None = None
-
-
-class ProviderCredentials(StrictModel):
-    """Write-only. A field sent as null is cleared; a field left out is kept."""
-
-    linkmobility: LinkMobilityCredentials | None = None
-    sinch: SinchCredentials | None = None
-    twilio: TwilioCredentials | None = None
-
-
 class SettingsFields(StrictModel):
     sms_enabled: bool = True
     provider: ProviderName = ProviderName.SANDBOX
     sender_name: SenderName | None = Field(
         default=None, description="Sender shown on no-reply SMS: 2-11 letters and digits"
     )
-    reply_number: E164Number | None = Field(default=None, description="Sender of reply-able SMS")
+    reply_number: ReplyAddress | None = Field(
+        default=None,
+        description="Sender of reply-able SMS: an E.164 number, or a short number "
+        "(3-6 digits; LINK's `NO-2333` is stored as `2333`) whose keyword route forwards "
+        "replies to the inbound URL",
+    )
     country: CountryCode = "NO"
     business_phone: str | None = Field(default=None, description="[Businessphone]")
     time_zone: TimeZoneName = "Europe/Oslo"
@@ -282,8 +281,13 @@ class SettingsPatch(StrictModel):
 
 
 class WebhookUrls(BaseModel):
-    delivery: str
-    inbound: str
+    delivery: str = Field(description="Where the provider posts delivery reports")
+    inbound: str = Field(description="Where the provider posts replies (inbound SMS)")
+
+
+class WebhookSetup(BaseModel):
+    formats: list[str] = Field(description="Content types the provider may post in")
+    steps: str = Field(description="What to set up at the provider for the webhook URLs")
 
 
 class SettingsPublic(SettingsFields):
@@ -326,6 +330,10 @@ class SettingsPublic(SettingsFields):
                         "delivery": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
                         "inbound": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
                     },
+                    "webhook_setup": {
+                        "formats": list(SETUPS["linkmobility"].formats),
+                        "steps": SETUPS["linkmobility"].steps,
+                    },
                 }
             ]
         },
@@ -340,4 +348,8 @@ class SettingsPublic(SettingsFields):
             "Where this clinic's provider posts to us; null for the sandbox, which reports "
             "delivery itself and takes simulated replies at POST /v1/sandbox/replies"
         )
+    )
+    webhook_setup: WebhookSetup | None = Field(
+        description="How to point the provider at `webhook_urls`, and the formats it may "
+        "post in (a LINK gate: JSON, XML or form data); null for the sandbox"
     )

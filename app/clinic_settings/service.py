@@ -6,17 +6,19 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clinic_settings.credentials import ProviderCredentials
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import (
     PauseRules,
-    ProviderCredentials,
     ProviderName,
     SettingsFields,
     SettingsPatch,
     SettingsPublic,
     SettingsWrite,
+    WebhookSetup,
     WebhookUrls,
 )
+from app.clinic_settings.webhook_setup import SETUPS
 from app.core.errors import InvalidInput, NotFound, invalid_input_from
 from app.messages import window
 from app.messages.retiming import retime_pending
@@ -59,6 +61,11 @@ def webhook_urls(public_base_url: str, provider: str, webhook_secret: str) -> We
     return WebhookUrls(delivery=f"{base}/delivery", inbound=f"{base}/inbound")
 
 
+def webhook_setup(provider: str) -> WebhookSetup | None:
+    setup = SETUPS.get(provider)
+    return WebhookSetup(formats=list(setup.formats), steps=setup.steps) if setup else None
+
+
 def _current_fields(row: ClinicSettings) -> dict[str, Any]:
     fields = {name: getattr(row, name) for name in _FLAT_FIELDS}
     fields["pause_rules"] = pause_rules_of(row).model_dump()
@@ -79,6 +86,7 @@ def to_public(row: ClinicSettings, *, webhook_secret: str, public_base_url: str)
         webhook_urls=None
         if row.provider == ProviderName.SANDBOX
         else webhook_urls(public_base_url, row.provider, webhook_secret),
+        webhook_setup=webhook_setup(row.provider),
     )
 
 

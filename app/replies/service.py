@@ -15,7 +15,7 @@ from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import NotFound
 from app.core.inserts import insert_new
 from app.core.pagination import decode_time_cursor, encode_time_cursor
-from app.core.phones import InvalidPhoneNumber, mask, number_filter, parse_phone_number
+from app.core.phones import mask, normalize_address, normalize_sender, number_filter
 from app.events.messages import record_message_status_events
 from app.events.models import EventType
 from app.events.service import NewEvent, erase_reply_events, record_events
@@ -37,7 +37,6 @@ CONFIRMABLE_TYPES = frozenset(
         TemplateType.BOOKING_CONFIRMATION,
     }
 )
-MAX_SENDER_LENGTH = 32
 REPLY_KEY = ("clinic_id", "provider", "provider_message_id")
 
 _message = message_table.c
@@ -52,19 +51,8 @@ class InboundSms:
     sender: str
     recipient: str | None
     text: str
-
-
-def normalize_sender(raw: str, country: str) -> str:
-    """E.164 when it is a phone number (Sinch leaves out the `+`); else as given."""
-    text = raw.strip()
-    for candidate in (text, f"+{text}" if text.isdigit() else None):
-        if candidate is None:
-            continue
-        try:
-            return parse_phone_number(candidate, country).e164
-        except InvalidPhoneNumber:
-            continue
-    return text[:MAX_SENDER_LENGTH]
+    # The keyword LINK routed a short-number reply by, still in the text (LINK-MO).
+    routing_keyword: str | None = None
 
 
 async def _answered_message(
@@ -128,6 +116,7 @@ def _reply_row(
     provider: str,
     inbound: InboundSms,
     sender: str,
+    recipient: str | None,
     patient: Patient | None,
     message: Message | None,
     keyword: Keyword | None,
@@ -139,7 +128,7 @@ def _reply_row(
         "provider": provider,
         "provider_message_id": inbound.provider_message_id,
         "from_number": sender,
-        "to_number": (inbound.recipient or "")[:MAX_SENDER_LENGTH] or None,
+        "to_number": recipient,
         "text": inbound.text,
         "received_at": now,
         "patient_id": patient.id if patient else None,
@@ -159,6 +148,7 @@ def _keyword(
         confirm_word=settings.confirm_keyword,
         cancel_word=settings.cancel_keyword,
         answers_appointment=message is not None and message.type in CONFIRMABLE_TYPES,
+        routing_keyword=inbound.routing_keyword,
     )
 
 
@@ -183,6 +173,7 @@ async def receive_reply(
         provider=provider,
         inbound=inbound,
         sender=sender,
+        recipient=normalize_address(inbound.recipient or "", settings.country),
         patient=patient,
         message=message,
         keyword=keyword,

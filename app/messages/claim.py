@@ -85,6 +85,7 @@ async def claim_due(
             _message.allow_reply,
             _message.expires_at,
             _message.attempts,
+            _message.type,
         )
     )
     claimed = [ClaimedMessage(*row) for row in await session.execute(claim)]

@@ -8,7 +8,7 @@ is one statement however many there are.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,11 @@ def people_of(patient: PatientView) -> list[Person]:
     )
     guardians = [_guardian(guardian, patient.marketing_consent) for guardian in patient.guardians]
     return [patient_person, *guardians]
+
+
+def addressing(people: Sequence[Person]) -> list[Person]:
+    """What decides where and whether messages go: a new name alone changes neither."""
+    return [replace(person, name=None) for person in people]
 
 
 def _guardian(guardian: dict[str, Any], marketing_consent: bool) -> Person:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.followups import schedule_skipped
 from app.clinic_settings.service import get_clinic_settings
-from app.messages.readdress import follow_patient, people_of
+from app.messages.readdress import addressing, follow_patient, people_of
 from app.messages.rerender import render_again
 from app.patients import service
 from app.patients.models import Patient
@@ -35,7 +35,8 @@ async def save_patient(
     patient, created = await service.upsert_patient(
         session, clinic_id=clinic_id, patient_no=patient_no, data=data, now=now
     )
-    readdressed, renamed = before != people_of(patient), name_before != _name(patient)
+    readdressed = addressing(before) != addressing(people_of(patient))
+    renamed = name_before != _name(patient)
     if not (readdressed or renamed):
         return patient, created
     settings = await get_clinic_settings(session, clinic_id)

@@ -8,6 +8,7 @@ from app.deliveries.models import StoredDeliveryReport
 from app.events.models import EventDelivery, EventDeliveryAttempt, EventSubscription
 from app.idempotency.models import IdempotencyRecord
 from app.messages.models import Message
+from app.optouts.models import NumberOptOut
 from app.patients.models import Patient
 from app.reminder_rules.models import ReminderRules
 from app.replies.models import Reply
@@ -38,6 +39,7 @@ __all__ = [
     "IdempotencyRecord",
     "Message",
     "MessageTemplate",
+    "NumberOptOut",
     "Patient",
     "ReminderRules",
     "Reply",

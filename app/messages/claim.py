@@ -85,6 +85,7 @@ def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
             _message.allow_reply,
             _message.expires_at,
             _message.attempts,
+            _message.type,
         )
     )
 

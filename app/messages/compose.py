@@ -1,5 +1,6 @@
 """Composing messages: the text source, timing, merge values, rendering and rows."""
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from app.core.phones import (
     format_for_display,
 )
 from app.messages.models import MessageStatus
-from app.messages.recipients import Recipient
+from app.messages.recipients import CONSENT_REQUIRED_TYPES, Recipient
 from app.messages.schemas import (
     MessageContent,
 )
@@ -32,6 +33,8 @@ from app.templates.defaults import TemplateType
 from app.templates.merge import KNOWN_FIELDS, ParsedTemplate, TemplateSyntaxError, parse
 
 FREE_TEXT_TYPE = "free_text"
+# The merge fields that are the patient's name: a text with one is rendered again on a rename.
+NAME_FIELDS = frozenset({"Fornavn", "Etternavn"})
 DEFAULT_VALIDITY = timedelta(hours=24)
 LONGEST_SCHEDULE = timedelta(days=365)
 # Tied to an upcoming appointment: when paused, these move earlier rather than later.
@@ -72,6 +75,28 @@ async def _template_source(
     )
     allow_reply = template.allow_reply if request.allow_reply is None else request.allow_reply
     return request.template_type.value, template.text, allow_reply
+
+
+def _answerable(
+    message_type: str, allow_reply: bool, request: MessageContent, settings: ClinicSettings
+) -> bool:
+    """Marketing and offers go from the reply number, where the patient can answer STOPP."""
+    if message_type not in CONSENT_REQUIRED_TYPES:
+        return allow_reply
+    if request.allow_reply is False:
+        raise InvalidInput.for_field(
+            "allow_reply",
+            "marketing and offers must be answerable with STOPP: they always allow replies",
+            "must_allow_reply",
+        )
+    if not settings.reply_number:
+        raise InvalidInput.for_field(
+            "reply_number",
+            "marketing and offers go from the clinic's reply number, where STOPP can be "
+            "answered; this clinic has none (set reply_number in /v1/settings)",
+            "missing_reply_number",
+        )
+    return True
 
 
 def _check_merge_values(request: MessageContent) -> None:
@@ -127,6 +152,7 @@ async def resolve_content(
     message_type, template_text, allow_reply = await _template_source(
         session, clinic_id, request, now
     )
+    allow_reply = _answerable(message_type, allow_reply, request, settings)
     try:
         template = parse(template_text)
     except TemplateSyntaxError as exc:
@@ -234,8 +260,17 @@ MessageRow = dict[str, Any]
 
 
 @lru_cache(maxsize=256)
-def _cost(segments: int, price_per_segment: Decimal) -> Decimal:
+def cost_of(segments: int, price_per_segment: Decimal) -> Decimal:
     return money(segments * Decimal(price_per_segment))
+
+
+def text_source(content: Content, settings: ClinicSettings) -> str | None:
+    """What a rename renders the text again from: the template and the merge values that
+    are not the patient's own, kept only where the text holds the patient's name."""
+    if not content.template.fields & NAME_FIELDS:
+        return None
+    values = shared_merge_values(content, settings)
+    return json.dumps({"template": content.template.text, "values": values}, ensure_ascii=False)
 
 
 def shared_columns(
@@ -257,6 +292,7 @@ def shared_columns(
         "expires_at": content.expires_at,
         "attempts": 0,
         "created_at": now,
+        "text_source": text_source(content, settings),
     }
 
 
@@ -279,7 +315,9 @@ def new_message_row(
         "recipient_name": recipient.name,
         "to_number": recipient.number,
         "text": text,
+        # Only a patient's texts are rendered again; a bare number has no name to change.
+        "text_source": shared["text_source"] if patient else None,
         "encoding": analysis.encoding.value,
         "segments": analysis.segments,
-        "cost": _cost(analysis.segments, price_per_segment),
+        "cost": cost_of(analysis.segments, price_per_segment),
     }

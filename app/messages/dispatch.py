@@ -21,6 +21,7 @@ from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
 from app.core.jobs import PendingJob, take_pending_jobs
 from app.messages.claim import claim_due, webhook_secrets
+from app.messages.recipients import CONSENT_REQUIRED_TYPES
 from app.messages.record import ClaimedMessage, outcome_of, record_with_retry
 from app.messages.window import stretch_end
 from app.providers.base import (
@@ -61,7 +62,13 @@ ProviderBuilder = Callable[[ClinicSettings, str], SmsProvider]
 def _outbound(
     message: ClaimedMessage, settings: ClinicSettings, pause_begins: datetime
 ) -> OutboundSms | Failed:
-    sender = sender_for(settings, message.allow_reply)
+    marketing = message.type in CONSENT_REQUIRED_TYPES
+    if marketing and not settings.reply_number:
+        return Failed(
+            FailureKind.PERMANENT,
+            "marketing and offers go only from the reply number; none is configured",
+        )
+    sender = sender_for(settings, message.allow_reply or marketing)
     if sender is None:
         return Failed(FailureKind.PERMANENT, "no sender name or reply number is configured")
     return OutboundSms(

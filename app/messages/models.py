@@ -43,6 +43,8 @@ class FailureReason(StrEnum):
     INVALID_NUMBER = "invalid_number"
     # Addressed to a number the patient no longer has: a change raced its making or claim.
     NUMBER_CHANGED = "number_changed"
+    # Rendered again (the patient was renamed), the text is over the clinic's max_segments.
+    TOO_LONG = "too_long"
 
 
 class RecipientRole(StrEnum):
@@ -104,6 +106,9 @@ class Message(SQLModel, table=True):
     practitioner: str | None = Field(default=None, max_length=100)
     allow_reply: bool = False
     text: str | None = None
+    # The template and merge values (JSON) the text was made from, kept where it holds the
+    # patient's name: a renamed patient's pending texts are rendered again from it.
+    text_source: str | None = None
     encoding: str = Field(max_length=5)
     segments: int
     cost: Decimal = Field(sa_type=Numeric(12, 4))

@@ -55,6 +55,7 @@ class ClaimedMessage:
     allow_reply: bool
     expires_at: datetime
     attempts: int
+    type: str
 
 
 @dataclass

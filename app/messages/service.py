@@ -31,7 +31,13 @@ from app.messages.compose import (
     with_patient,
 )
 from app.messages.models import Message, MessageStatus, RecipientRole, message_table
-from app.messages.recipients import Recipient, Skipped, patient_recipients
+from app.messages.recipients import (
+    CONSENT_REQUIRED_TYPES,
+    Recipient,
+    Skipped,
+    numbers_of,
+    patient_recipients,
+)
 from app.messages.schemas import (
     BulkMessageCreate,
     BulkOutcome,
@@ -41,6 +47,7 @@ from app.messages.schemas import (
     SkipReason,
 )
 from app.messages.wakeups import dispatch_job
+from app.optouts.service import blocked_numbers
 from app.patients import service as patients_service
 from app.patients.models import Patient, PatientView
 from app.sms.text import TextAnalysis, analyze
@@ -83,6 +90,10 @@ async def create_message(
     skipped: list[Skipped] = []
     if request.to is not None:
         recipients = [_bare_number_recipient(request.to, settings.country)]
+        if await _blocked(session, clinic_id, content, [recipients[0].number]):
+            raise InvalidInput.for_field(
+                "to", "this number answered STOPP: no marketing or offers go to it", "opted_out"
+            )
     else:
         assert request.patient_no is not None
         patient = await _patient_for_request(session, clinic_id, request.patient_no)
@@ -92,6 +103,7 @@ async def create_message(
             message_type=content.type,
             policy=ReminderPolicy(settings.reminder_policy),
             include_guardians=_include_guardians(request, settings),
+            blocked=await _blocked(session, clinic_id, content, numbers_of(patient)),
         )
         if not recipients:
             reasons = ", ".join(sorted({skip.reason for skip in skipped}))
@@ -143,6 +155,15 @@ def _check_appointment_patient(content: Content, patient_ids: Sequence[uuid.UUID
         )
 
 
+async def _blocked(
+    session: AsyncSession, clinic_id: uuid.UUID, content: Content, numbers: Sequence[str | None]
+) -> frozenset[str]:
+    """The numbers that answered STOPP, where this type of message cares."""
+    if content.type not in CONSENT_REQUIRED_TYPES:
+        return frozenset()
+    return await blocked_numbers(session, clinic_id=clinic_id, numbers=numbers)
+
+
 def _include_guardians(request: MessageContent, settings: ClinicSettings) -> bool:
     if request.include_guardians is None:
         return settings.include_guardians
@@ -167,6 +188,8 @@ async def create_bulk(
     _check_appointment_patient(content, [patient.id for patient in patients.values()])
     policy = ReminderPolicy(settings.reminder_policy)
     include_guardians = _include_guardians(request, settings)
+    every_number = [number for patient in patients.values() for number in numbers_of(patient)]
+    blocked = await _blocked(session, clinic_id, content, every_number)
     shared_values = shared_merge_values(content, settings)
     shared_row = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
     analyses: dict[str, TextAnalysis] = {}
@@ -183,7 +206,11 @@ async def create_bulk(
             outcomes.append(_skipped_outcome(patient_no, "unknown_patient"))
             continue
         recipients, skipped = patient_recipients(
-            patient, message_type=content.type, policy=policy, include_guardians=include_guardians
+            patient,
+            message_type=content.type,
+            policy=policy,
+            include_guardians=include_guardians,
+            blocked=blocked,
         )
         if not recipients:
             outcomes.append(_skipped_outcome(patient_no, skipped[0].reason))

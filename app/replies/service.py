@@ -20,6 +20,7 @@ from app.events.messages import record_message_status_events
 from app.events.models import EventType
 from app.events.service import NewEvent, erase_reply_events, record_events
 from app.messages.models import Message, MessageStatus, message_table
+from app.optouts.service import block_number, lift_block
 from app.patients.models import Patient
 from app.replies.keywords import Keyword, keyword_of
 from app.replies.models import Reply, reply_table
@@ -186,7 +187,7 @@ async def receive_reply(
     assert reply is not None
     if message is not None:
         await _mark_answered(session, message.id, now)
-    await _apply_opt_keyword(session, keyword, patients, reply, now)
+    await _apply_opt_keyword(session, keyword, patients, reply, sender, now)
     await record_events(
         session,
         [NewEvent(clinic_id, EventType.REPLY_RECEIVED, reply_event_data(reply), reply.patient_id)],
@@ -222,13 +223,19 @@ async def _apply_opt_keyword(
     keyword: Keyword | None,
     patients: list[Patient],
     reply: Reply,
+    number: str,
     now: datetime,
 ) -> None:
-    """STOPP/STOP opts every patient with the number out of marketing and withdraws their
-    marketing consent; START lifts the opt-out but gives no consent back."""
-    if keyword not in (Keyword.STOP, Keyword.START) or not patients:
+    """STOPP/STOP blocks the number for marketing, opts every patient with it out and
+    withdraws their marketing consent; START lifts both blocks but gives no consent back."""
+    if keyword not in (Keyword.STOP, Keyword.START):
         return
     opting_out = keyword is Keyword.STOP
+    if number.startswith("+"):  # E.164; a short code or a sender name is no one's number
+        if opting_out:
+            await block_number(session, clinic_id=reply.clinic_id, number=number, now=now)
+        else:
+            await lift_block(session, clinic_id=reply.clinic_id, number=number)
     if opting_out:
         for patient in patients:
             patient.marketing_consent = False

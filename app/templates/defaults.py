@@ -83,11 +83,11 @@ DEFAULT_TEMPLATES: Mapping[TemplateType, TemplateDefault] = MappingProxyType(
         ),
         TemplateType.MARKETING: TemplateDefault(
             f"Hei [Fornavn]! Nyheter og gode tilbud fra tannklinikken: [URL]\n{_OPT_OUT}",
-            allow_reply=False,
+            allow_reply=True,  # from the reply number, where STOPP can be answered
         ),
         TemplateType.OFFER: TemplateDefault(
             f"Hei [Fornavn]! Vi har et eget tilbud til deg som pasient: [URL]\n{_OPT_OUT}",
-            allow_reply=False,
+            allow_reply=True,  # from the reply number, where STOPP can be answered
         ),
         TemplateType.MOBILE_PAYMENT: TemplateDefault(
             "Hei [Fornavn]! Du kan betale for behandlingen din her: [URL]",

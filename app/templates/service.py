@@ -1,6 +1,7 @@
 """Per-clinic template texts. Reads never write: a type with no stored row (a clinic made
 before a new type existed) shows our default until the clinic saves or resets it."""
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,8 +16,10 @@ from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import FieldError, InvalidInput, NotFound
 from app.core.models import utc_now
 from app.core.phones import format_for_display
+from app.messages.recipients import CONSENT_REQUIRED_TYPES
 from app.patients import service as patients_service
 from app.patients.models import Patient
+from app.replies.keywords import OPT_OUT_WORDS
 from app.sms.service import public_analysis
 from app.sms.text import analyze
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
@@ -127,6 +130,34 @@ async def _save(
     return row
 
 
+def _check_opt_out(template_type: TemplateType, text: str, allow_reply: bool) -> None:
+    """A marketing or offer text must say how to opt out, and be answerable with it."""
+    if template_type not in CONSENT_REQUIRED_TYPES:
+        return
+    errors: list[FieldError] = []
+    words = {word.upper() for word in re.findall(r"[^\W\d_]+", text)}
+    if not words & OPT_OUT_WORDS:
+        errors.append(
+            FieldError(
+                field="text",
+                reason="a marketing or offer text must tell how to opt out: add the reply "
+                'keyword STOPP, e.g. "Svar STOPP for å reservere deg mot slike meldinger."',
+                code="no_opt_out",
+            )
+        )
+    if not allow_reply:
+        errors.append(
+            FieldError(
+                field="allow_reply",
+                reason="marketing and offers must be answerable with STOPP: allow_reply must "
+                "be true",
+                code="must_allow_reply",
+            )
+        )
+    if errors:
+        raise InvalidInput("; ".join(error.reason for error in errors), errors=errors)
+
+
 async def update_template(
     session: AsyncSession,
     *,
@@ -137,6 +168,7 @@ async def update_template(
     now: datetime,
 ) -> MessageTemplate:
     _parse(text)
+    _check_opt_out(template_type, text, allow_reply)
     return await _save(
         session,
         clinic_id=clinic_id,

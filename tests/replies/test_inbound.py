@@ -271,6 +271,7 @@ async def opted_out_at(sessionmaker: async_sessionmaker[AsyncSession], patient_n
 
 
 class TestKeywords:
+    @pytest.mark.usefixtures("reply_number")
     async def test_stop_withdraws_marketing_consent_and_start_gives_none_back(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
@@ -293,6 +294,7 @@ class TestKeywords:
         assert marketing.json()["outcomes"][0]["reason"] == "no_marketing_consent"
 
     @pytest.mark.parametrize("text", ["STOPP", "stopp", " Stop ", "STOPP!", "stopp takk"])
+    @pytest.mark.usefixtures("reply_number")
     async def test_stop_opts_out_and_start_opts_back_in(
         self,
         client: httpx.AsyncClient,

@@ -27,19 +27,19 @@ _REPLACEMENTS = str.maketrans(dict(LOOK_ALIKES))
 
 @dataclass(frozen=True, slots=True)
 class EncodedText:
+    written: str
+    written_analysis: TextAnalysis
     text: str
     """The text as it will be sent."""
     analysis: TextAnalysis
     """Of `text`."""
-    original: TextAnalysis
-    """Of the text as written."""
     replaced: tuple[str, ...]
     """Distinct look-alikes replaced, in order of first appearance; () when none were."""
 
 
 def as_written(text: str) -> EncodedText:
     analysis = analyze(text)
-    return EncodedText(text, analysis, analysis, ())
+    return EncodedText(text, analysis, text, analysis, ())
 
 
 def smart_encode(text: str) -> EncodedText:
@@ -49,8 +49,9 @@ def smart_encode(text: str) -> EncodedText:
     found = tuple(dict.fromkeys(_LOOK_ALIKE.findall(text)))
     if not found:
         return unchanged
+    written = unchanged.written_analysis
     candidate = text.translate(_REPLACEMENTS)
     analysis = analyze(candidate)
-    if analysis.encoding is not Encoding.GSM7 or analysis.segments > unchanged.analysis.segments:
+    if analysis.encoding is not Encoding.GSM7 or analysis.segments > written.segments:
         return unchanged
-    return EncodedText(candidate, analysis, unchanged.analysis, found)
+    return EncodedText(text, written, candidate, analysis, found)

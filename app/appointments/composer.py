@@ -20,12 +20,12 @@ from app.messages.compose import (
     MessageRow,
     merge_values,
     new_message_row,
+    outgoing,
     shared_columns,
 )
 from app.messages.recipients import Recipient, patient_recipients
 from app.messages.schemas import MessageContent
 from app.patients.models import Patient
-from app.sms.text import analyze
 from app.templates import service as templates_service
 from app.templates.defaults import TemplateType
 from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
@@ -118,8 +118,10 @@ class Composer:
             text = template.render(merge_values(content, settings, patient))
         except TemplateSyntaxError:
             return [], "template_error"
-        analysis = analyze(text)
-        if analysis.segments > settings.max_segments:
+        sent = outgoing(text, settings)
+        if sent.uncarriable:
+            return [], "unsupported_characters"
+        if sent.encoded.analysis.segments > settings.max_segments:
             return [], "too_long"
         context = self.context
         shared = shared_columns(
@@ -130,8 +132,8 @@ class Composer:
                 shared,
                 recipient=recipient,
                 patient=patient,
-                text=text,
-                analysis=analysis,
+                text=sent.encoded.text,
+                analysis=sent.encoded.analysis,
                 price_per_segment=settings.price_per_segment,
             )
             for recipient in recipients

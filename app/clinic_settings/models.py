@@ -31,6 +31,7 @@ class ClinicSettings(SQLModel, table=True):
     price_per_segment: Decimal = Field(default=Decimal("0"), sa_type=Numeric(10, 4))
     currency: str = Field(default="NOK", max_length=3)
     max_segments: int = 6
+    smart_encoding: bool = True
     reply_window_hours: int = 72
     retention_days: int = 365
     confirm_keyword: str = Field(default="JA", max_length=20)

@@ -164,6 +164,12 @@ class SettingsFields(StrictModel):
     price_per_segment: Decimal = Field(default=Decimal("0"), ge=0, max_digits=10, decimal_places=4)
     currency: str = Field(default="NOK", pattern=r"^[A-Z]{3}$")
     max_segments: int = Field(default=6, ge=1, le=20)
+    smart_encoding: bool = Field(
+        default=True,
+        description="Replace look-alike characters that alone force UCS-2 (’ ‘ “ ” – — … and "
+        "the no-break space) with GSM-7 ones (' \" - ... and space) before counting and "
+        "sending, unless that would take more segments",
+    )
     reply_window_hours: int = Field(default=72, ge=1, le=720)
     retention_days: int = Field(
         default=365,
@@ -229,6 +235,7 @@ class SettingsWrite(SettingsFields):
                     "price_per_segment": "0.4500",
                     "currency": "NOK",
                     "max_segments": 3,
+                    "smart_encoding": True,
                     "reply_window_hours": 72,
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",
@@ -272,6 +279,7 @@ class SettingsPatch(StrictModel):
     price_per_segment: Decimal | None = None
     currency: str | None = None
     max_segments: int | None = None
+    smart_encoding: bool | None = None
     reply_window_hours: int | None = None
     retention_days: int | None = None
     confirm_keyword: str | None = None
@@ -313,6 +321,7 @@ class SettingsPublic(SettingsFields):
                     "price_per_segment": "0.4500",
                     "currency": "NOK",
                     "max_segments": 3,
+                    "smart_encoding": True,
                     "reply_window_hours": 72,
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",

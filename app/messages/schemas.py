@@ -23,6 +23,7 @@ SkipReason = Literal[
     "duplicate",
     "unknown_patient",
     "too_long",
+    "unsupported_characters",
 ]
 
 

@@ -21,13 +21,17 @@ from app.core.phones import (
 from app.messages.compose import (
     Content,
     MessageRow,
+    Outgoing,
     merge_values,
     new_message_row,
+    outgoing,
     over_the_cap,
     render,
     resolve_content,
     shared_columns,
     shared_merge_values,
+    shared_source_of,
+    uncarriable,
     with_patient,
 )
 from app.messages.models import Message, MessageStatus, RecipientRole, message_table
@@ -50,7 +54,6 @@ from app.messages.wakeups import dispatch_job
 from app.optouts.service import blocked_numbers
 from app.patients import service as patients_service
 from app.patients.models import Patient, PatientView
-from app.sms.text import TextAnalysis, analyze
 
 
 async def store_messages(
@@ -110,8 +113,10 @@ async def create_message(
             raise InvalidInput.for_field(
                 "patient_no", f"no recipient can take this SMS ({reasons})", "no_recipient"
             )
-    text = render(content, merge_values(content, settings, patient))
-    analysis = analyze(text)
+    sent = outgoing(render(content, merge_values(content, settings, patient)), settings)
+    if sent.uncarriable:
+        raise uncarriable(sent.uncarriable, content, settings)
+    analysis = sent.encoded.analysis
     if analysis.segments > settings.max_segments:
         raise over_the_cap(analysis, settings)
     shared = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
@@ -120,7 +125,7 @@ async def create_message(
             shared,
             recipient=recipient,
             patient=patient,
-            text=text,
+            text=sent.encoded.text,
             analysis=analysis,
             price_per_segment=settings.price_per_segment,
         )
@@ -192,7 +197,7 @@ async def create_bulk(
     blocked = await _blocked(session, clinic_id, content, every_number)
     shared_values = shared_merge_values(content, settings)
     shared_row = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
-    analyses: dict[str, TextAnalysis] = {}
+    prepared: dict[str, Outgoing] = {}
     outcomes: list[BulkOutcome] = []
     rows: list[MessageRow] = []
     seen: set[str] = set()
@@ -216,7 +221,13 @@ async def create_bulk(
             outcomes.append(_skipped_outcome(patient_no, skipped[0].reason))
             continue
         text = render(content, with_patient(shared_values, patient))
-        analysis = analyses.get(text) or analyses.setdefault(text, analyze(text))
+        sent = prepared.get(text) or prepared.setdefault(text, outgoing(text, settings))
+        if sent.uncarriable:
+            if shared_source_of(sent.uncarriable, content) is not None:
+                raise uncarriable(sent.uncarriable, content, settings)
+            outcomes.append(_skipped_outcome(patient_no, "unsupported_characters"))
+            continue
+        analysis = sent.encoded.analysis
         if analysis.segments > settings.max_segments:
             outcomes.append(_skipped_outcome(patient_no, "too_long"))
             continue
@@ -225,7 +236,7 @@ async def create_bulk(
                 shared_row,
                 recipient=recipient,
                 patient=patient,
-                text=text,
+                text=sent.encoded.text,
                 analysis=analysis,
                 price_per_segment=settings.price_per_segment,
             )

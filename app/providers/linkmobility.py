@@ -24,6 +24,7 @@ from app.providers.base import (
     SenderKind,
     SendResult,
 )
+from app.providers.capabilities import BMP_ONLY, describe_characters
 from app.providers.http import (
     COMMON_STATUS_OUTCOMES,
     PERMANENT,
@@ -57,7 +58,6 @@ FINE_VALIDITY_STEP_SECONDS = 60
 COARSE_VALIDITY_STEP_SECONDS = 15 * 60
 COARSE_VALIDITY_FROM_SECONDS = 3600
 SHORT_NUMBER_MAX_DIGITS = 8
-MAX_SHOWN_CHARACTERS = 5
 
 # Per-message resultCode in a send answer: queued, sent on, or billed means LINK has it.
 ACCEPTED_RESULT_CODES = frozenset({1000, 1001, 1005, 1007, 1008, 1011, 1012, 1013})
@@ -135,6 +135,7 @@ MISSING_FROM_ANSWER = Failed(UNKNOWN, f"{LABEL}: the batch answer did not mentio
 class LinkMobilityProvider:
     name = "linkmobility"
     max_batch_size = BATCH_LIMIT
+    text_capability = BMP_ONLY
 
     def __init__(
         self,
@@ -249,14 +250,13 @@ class LinkMobilityProvider:
 
 
 def non_bmp_refusal(text: str) -> Failed | None:
-    characters = list(dict.fromkeys(char for char in text if ord(char) > 0xFFFF))
+    characters = LinkMobilityProvider.text_capability.cannot_carry(text)
     if not characters:
         return None
-    shown = ", ".join(f"{char} (U+{ord(char):X})" for char in characters[:MAX_SHOWN_CHARACTERS])
-    if len(characters) > MAX_SHOWN_CHARACTERS:
-        shown += ", …"
     return Failed(
-        PERMANENT, f"text contains characters LINK cannot send (outside the BMP): {shown}"
+        PERMANENT,
+        "text contains characters LINK cannot send (outside the BMP): "
+        + describe_characters(characters),
     )
 
 

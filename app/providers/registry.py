@@ -1,6 +1,6 @@
 """Pick and build the adapter a clinic's settings ask for."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import httpx
@@ -18,12 +18,26 @@ from app.providers.base import (
     SendResult,
     SmsProvider,
 )
+from app.providers.capabilities import TextCapability
 from app.providers.linkmobility import LinkMobilityProvider
 from app.providers.sandbox import ReportSink, SandboxProvider
 from app.providers.sinch import SinchProvider
 from app.providers.twilio import TwilioProvider
 
 SANDBOX_SENDER = "Sandbox"
+
+TEXT_CAPABILITIES: Mapping[ProviderName, TextCapability] = {
+    ProviderName.SANDBOX: SandboxProvider.text_capability,
+    ProviderName.LINKMOBILITY: LinkMobilityProvider.text_capability,
+    ProviderName.SINCH: SinchProvider.text_capability,
+    ProviderName.TWILIO: TwilioProvider.text_capability,
+}
+
+
+def text_capability_for(settings: ClinicSettings) -> tuple[ProviderName, TextCapability]:
+    """The clinic's provider and what text it can carry."""
+    provider = ProviderName(settings.provider)
+    return provider, TEXT_CAPABILITIES[provider]
 
 
 def sender_for(settings: ClinicSettings, allow_reply: bool) -> tuple[str, SenderKind] | None:

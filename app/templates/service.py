@@ -20,8 +20,7 @@ from app.messages.recipients import CONSENT_REQUIRED_TYPES
 from app.patients import service as patients_service
 from app.patients.models import Patient
 from app.replies.keywords import OPT_OUT_WORDS
-from app.sms.service import public_analysis
-from app.sms.text import analyze
+from app.sms.service import analyze_for, encode_for, unsupported_characters_warning
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
 from app.templates.merge import (
     KNOWN_FIELDS,
@@ -34,6 +33,7 @@ from app.templates.merge import (
 from app.templates.models import MessageTemplate
 from app.templates.schemas import (
     MergeValues,
+    SegmentsWarning,
     TemplateList,
     TemplatePreview,
     TemplatePublic,
@@ -194,21 +194,25 @@ async def reset_template(
 
 
 def _warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
-    segments = analyze(parsed.render(LONG_SAMPLE_VALUES)).segments
-    if segments <= settings.max_segments:
-        return []
-    return [
-        TemplateWarning(
-            code="may_exceed_max_segments",
-            detail=(
-                f"With long but realistic values (names, practitioner, time, URLs) this text "
-                f"makes {segments} SMS segments, over the clinic's max_segments of "
-                f"{settings.max_segments}; such messages would be refused when sent."
-            ),
-            segments=segments,
-            max_segments=settings.max_segments,
+    warnings: list[TemplateWarning] = []
+    segments = encode_for(parsed.render(LONG_SAMPLE_VALUES), settings).analysis.segments
+    if segments > settings.max_segments:
+        warnings.append(
+            SegmentsWarning(
+                code="may_exceed_max_segments",
+                detail=(
+                    f"With long but realistic values (names, practitioner, time, URLs) this "
+                    f"text makes {segments} SMS segments, over the clinic's max_segments of "
+                    f"{settings.max_segments}; such messages would be refused when sent."
+                ),
+                segments=segments,
+                max_segments=settings.max_segments,
+            )
         )
-    ]
+    unsupported = unsupported_characters_warning(parsed.text, settings)
+    if unsupported is not None:
+        warnings.append(unsupported)
+    return warnings
 
 
 def _merge_fields(parsed: ParsedTemplate) -> list[str]:
@@ -225,7 +229,7 @@ def to_public(row: MessageTemplate, settings: ClinicSettings) -> TemplatePublic:
         is_default=row.text == DEFAULT_TEMPLATES[template_type].text,
         merge_fields=_merge_fields(parsed),
         updated_at=row.updated_at,
-        analysis=public_analysis(analyze(parsed.render(SAMPLE_VALUES)), settings),
+        analysis=analyze_for(parsed.render(SAMPLE_VALUES), settings),
         warnings=_warnings(parsed, settings),
     )
 
@@ -323,6 +327,6 @@ async def preview_template(
         template_text=text,
         text=rendered,
         values={name: merged[name] for name in _merge_fields(parsed)},
-        analysis=public_analysis(analyze(rendered), settings),
+        analysis=analyze_for(rendered, settings),
         warnings=_warnings(parsed, settings),
     )

@@ -6,6 +6,7 @@ from app.clinics.models import ApiKey, Clinic
 from app.core.models import metadata
 from app.deliveries.models import StoredDeliveryReport
 from app.events.models import EventDelivery, EventDeliveryAttempt, EventSubscription
+from app.failover.models import ProviderCircuit
 from app.idempotency.models import IdempotencyRecord
 from app.messages.models import Message
 from app.patients.models import Patient
@@ -27,6 +28,7 @@ __all__ = [
     "Message",
     "MessageTemplate",
     "Patient",
+    "ProviderCircuit",
     "ReminderRules",
     "Reply",
     "StoredDeliveryReport",

@@ -152,6 +152,12 @@ class ProviderCredentials(StrictModel):
 class SettingsFields(StrictModel):
     sms_enabled: bool = True
     provider: ProviderName = ProviderName.SANDBOX
+    secondary_provider: ProviderName | None = Field(
+        default=None,
+        description="Takes a message when the provider provably did not (connection "
+        "refused, 429, a refusal before acceptance) or while its circuit is open; never "
+        "after an unknown outcome. Needs its own complete credentials; null: no failover",
+    )
     sender_name: SenderName | None = Field(
         default=None, description="Sender shown on no-reply SMS: 2-11 letters and digits"
     )
@@ -188,6 +194,17 @@ class SettingsFields(StrictModel):
         "null: the service's default (RATE_LIMIT_PER_MINUTE)",
     )
 
+    @field_validator("secondary_provider")
+    @classmethod
+    def _another_real_provider(
+        cls, value: ProviderName | None, info: ValidationInfo
+    ) -> ProviderName | None:
+        if value is ProviderName.SANDBOX:
+            raise ValueError("the sandbox sends nothing, so it cannot take over")
+        if value is not None and value == info.data.get("provider"):
+            raise ValueError("must differ from provider")
+        return value
+
     @model_validator(mode="after")
     def _keywords_differ(self) -> Self:
         if self.confirm_keyword == self.cancel_keyword:
@@ -214,6 +231,7 @@ class SettingsWrite(SettingsFields):
                 {
                     "sms_enabled": True,
                     "provider": "linkmobility",
+                    "secondary_provider": None,
                     "sender_name": "TannlBerg",
                     "reply_number": "+4790012345",
                     "country": "NO",
@@ -262,6 +280,7 @@ class SettingsPatch(StrictModel):
 
     sms_enabled: bool | None = None
     provider: ProviderName | None = None
+    secondary_provider: ProviderName | None = None
     sender_name: str | None = None
     reply_number: str | None = None
     business_phone: str | None = None
@@ -293,6 +312,7 @@ class SettingsPublic(SettingsFields):
                 {
                     "sms_enabled": True,
                     "provider": "linkmobility",
+                    "secondary_provider": "sinch",
                     "sender_name": "TannlBerg",
                     "reply_number": "+4790012345",
                     "country": "NO",
@@ -319,12 +339,16 @@ class SettingsPublic(SettingsFields):
                             "platform_id",
                             "platform_partner_id",
                         ],
-                        "sinch": [],
+                        "sinch": ["api_token", "service_plan_id"],
                         "twilio": [],
                     },
                     "webhook_urls": {
                         "delivery": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
                         "inbound": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
+                    },
+                    "secondary_webhook_urls": {
+                        "delivery": "https://sms.example.no/v1/webhooks/sinch/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
+                        "inbound": "https://sms.example.no/v1/webhooks/sinch/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
                     },
                 }
             ]
@@ -340,4 +364,9 @@ class SettingsPublic(SettingsFields):
             "Where this clinic's provider posts to us; null for the sandbox, which reports "
             "delivery itself and takes simulated replies at POST /v1/sandbox/replies"
         )
+    )
+    secondary_webhook_urls: WebhookUrls | None = Field(
+        default=None,
+        description="Where the secondary provider posts to us (its reports are applied to "
+        "the messages it took); null without a secondary",
     )

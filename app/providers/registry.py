@@ -10,7 +10,6 @@ from app.clinic_settings.schemas import ProviderName
 from app.clinic_settings.service import webhook_urls
 from app.core.config import Environment, Settings
 from app.metrics import MeasuredProvider
-from app.providers import linkmobility, sinch, twilio
 from app.providers.base import (
     Failed,
     FailureKind,
@@ -19,19 +18,13 @@ from app.providers.base import (
     SendResult,
     SmsProvider,
 )
-from app.providers.http import missing_credentials
+from app.providers.credentials import missing_for
 from app.providers.linkmobility import LinkMobilityProvider
 from app.providers.sandbox import ReportSink, SandboxProvider
 from app.providers.sinch import SinchProvider
 from app.providers.twilio import TwilioProvider
 
 SANDBOX_SENDER = "Sandbox"
-# What each real provider's adapter needs before it can send anything.
-REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    ProviderName.LINKMOBILITY: linkmobility.REQUIRED_CREDENTIALS,
-    ProviderName.SINCH: sinch.REQUIRED_CREDENTIALS,
-    ProviderName.TWILIO: twilio.REQUIRED_CREDENTIALS,
-}
 
 
 def sender_for(settings: ClinicSettings, allow_reply: bool) -> tuple[str, SenderKind] | None:
@@ -83,9 +76,7 @@ class ProviderFactory:
         """The clinic's secondary provider, when it has one with every credential set: a
         failover to one that can only refuse would fail messages the primary would retry."""
         name = settings.secondary_provider
-        if name is None or missing_credentials(
-            settings.provider_credentials.get(name, {}), REQUIRED_CREDENTIALS.get(name, ())
-        ):
+        if name is None or missing_for(name, settings.provider_credentials):
             return None
         return MeasuredProvider(self._adapter(settings, name, webhook_secret))
 

@@ -6,6 +6,7 @@ from app.clinics.models import ApiKey, Clinic
 from app.core.models import metadata
 from app.deliveries.models import StoredDeliveryReport
 from app.events.models import EventDelivery, EventDeliveryAttempt, EventSubscription
+from app.failover.models import ProviderCircuit
 from app.idempotency.models import IdempotencyRecord
 from app.messages.models import Message
 from app.optouts.models import NumberOptOut
@@ -41,6 +42,7 @@ __all__ = [
     "MessageTemplate",
     "NumberOptOut",
     "Patient",
+    "ProviderCircuit",
     "ReminderRules",
     "Reply",
     "StoredDeliveryReport",

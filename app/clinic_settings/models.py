@@ -17,6 +17,9 @@ class ClinicSettings(SQLModel, table=True):
     sms_enabled: bool = True
     provider: str = Field(default="sandbox", max_length=20)
     provider_credentials: dict[str, Any] = Field(default_factory=dict, sa_type=SealedJSON)
+    # Takes a message the provider provably did not (its credentials sit beside the
+    # primary's in `provider_credentials`, sealed alike).
+    secondary_provider: str | None = Field(default=None, max_length=20)
     sender_name: str | None = Field(default=None, max_length=11)
     reply_number: str | None = Field(default=None, max_length=16)
     business_phone: str | None = Field(default=None, max_length=16)

@@ -146,6 +146,12 @@ class PauseRules(StrictModel):
 class SettingsFields(StrictModel):
     sms_enabled: bool = True
     provider: ProviderName = ProviderName.SANDBOX
+    secondary_provider: ProviderName | None = Field(
+        default=None,
+        description="Takes a message when the provider provably did not (connection "
+        "refused, 429, a refusal before acceptance) or while its circuit is open; never "
+        "after an unknown outcome. Needs its own complete credentials; null: no failover",
+    )
     sender_name: SenderName | None = Field(
         default=None, description="Sender shown on no-reply SMS: 2-11 letters and digits"
     )
@@ -193,6 +199,17 @@ class SettingsFields(StrictModel):
         "null: the service's default (RATE_LIMIT_PER_MINUTE)",
     )
 
+    @field_validator("secondary_provider")
+    @classmethod
+    def _another_real_provider(
+        cls, value: ProviderName | None, info: ValidationInfo
+    ) -> ProviderName | None:
+        if value is ProviderName.SANDBOX:
+            raise ValueError("the sandbox sends nothing, so it cannot take over")
+        if value is not None and value == info.data.get("provider"):
+            raise ValueError("must differ from provider")
+        return value
+
     @model_validator(mode="after")
     def _keywords_differ(self) -> Self:
         if self.confirm_keyword == self.cancel_keyword:
@@ -219,6 +236,7 @@ class SettingsWrite(SettingsFields):
                 {
                     "sms_enabled": True,
                     "provider": "linkmobility",
+                    "secondary_provider": None,
                     "sender_name": "TannlBerg",
                     "reply_number": "+4790012345",
                     "country": "NO",
@@ -268,6 +286,7 @@ class SettingsPatch(StrictModel):
 
     sms_enabled: bool | None = None
     provider: ProviderName | None = None
+    secondary_provider: ProviderName | None = None
     sender_name: str | None = None
     reply_number: str | None = None
     business_phone: str | None = None
@@ -305,6 +324,7 @@ class SettingsPublic(SettingsFields):
                 {
                     "sms_enabled": True,
                     "provider": "linkmobility",
+                    "secondary_provider": "sinch",
                     "sender_name": "TannlBerg",
                     "reply_number": "+4790012345",
                     "country": "NO",
@@ -332,7 +352,7 @@ class SettingsPublic(SettingsFields):
                             "platform_id",
                             "platform_partner_id",
                         ],
-                        "sinch": [],
+                        "sinch": ["api_token", "service_plan_id"],
                         "twilio": [],
                     },
                     "webhook_urls": {
@@ -342,6 +362,10 @@ class SettingsPublic(SettingsFields):
                     "webhook_setup": {
                         "formats": list(SETUPS["linkmobility"].formats),
                         "steps": SETUPS["linkmobility"].steps,
+                    },
+                    "secondary_webhook_urls": {
+                        "delivery": "https://sms.example.no/v1/webhooks/sinch/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
+                        "inbound": "https://sms.example.no/v1/webhooks/sinch/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
                     },
                 }
             ]
@@ -361,4 +385,9 @@ class SettingsPublic(SettingsFields):
     webhook_setup: WebhookSetup | None = Field(
         description="How to point the provider at `webhook_urls`, and the formats it may "
         "post in (a LINK gate: JSON, XML or form data); null for the sandbox"
+    )
+    secondary_webhook_urls: WebhookUrls | None = Field(
+        default=None,
+        description="Where the secondary provider posts to us (its reports are applied to "
+        "the messages it took); null without a secondary",
     )

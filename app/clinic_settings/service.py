@@ -22,6 +22,7 @@ from app.clinic_settings.webhook_setup import SETUPS
 from app.core.errors import InvalidInput, NotFound, invalid_input_from
 from app.messages import window
 from app.messages.retiming import retime_pending
+from app.providers.credentials import missing_for
 
 _FLAT_FIELDS = tuple(name for name in SettingsFields.model_fields if name != "pause_rules")
 
@@ -87,6 +88,9 @@ def to_public(row: ClinicSettings, *, webhook_secret: str, public_base_url: str)
         if row.provider == ProviderName.SANDBOX
         else webhook_urls(public_base_url, row.provider, webhook_secret),
         webhook_setup=webhook_setup(row.provider),
+        secondary_webhook_urls=None
+        if row.secondary_provider is None
+        else webhook_urls(public_base_url, row.secondary_provider, webhook_secret),
     )
 
 
@@ -106,16 +110,27 @@ def _merged_credentials(
     return merged
 
 
+def _check_secondary_credentials(secondary: str | None, credentials: dict[str, Any]) -> None:
+    """A secondary that could only refuse would fail the messages it takes over."""
+    missing = missing_for(secondary, credentials) if secondary else []
+    if missing:
+        raise InvalidInput.for_field(
+            "secondary_provider",
+            f"set its credentials first (provider_credentials.{secondary}): {', '.join(missing)}",
+            "credentials_incomplete",
+        )
+
+
 def _apply(row: ClinicSettings, settings: SettingsWrite, now: datetime) -> None:
+    credentials = _merged_credentials(row.provider_credentials, settings.provider_credentials)
+    _check_secondary_credentials(settings.secondary_provider, credentials)
     for name in _FLAT_FIELDS:
         setattr(row, name, getattr(settings, name))
     row.pause_saturday = settings.pause_rules.saturday
     row.pause_sunday = settings.pause_rules.sunday
     row.night_start = settings.pause_rules.night_start
     row.night_end = settings.pause_rules.night_end
-    row.provider_credentials = _merged_credentials(
-        row.provider_credentials, settings.provider_credentials
-    )
+    row.provider_credentials = credentials
     row.updated_at = now
 
 

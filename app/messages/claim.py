@@ -138,7 +138,7 @@ async def _drop_stale_numbers(
                 "failure_detail": None,
             }
         )
-    await record(session, outcome, provider_name=None, now=now)
+    await record(session, outcome, now=now)
     return [message for message in claimed if message.id not in stale]
 
 
@@ -154,4 +154,4 @@ async def _give_back_paused(
     for message in claimed:
         if message.clinic_id in paused:
             plan_later(outcome, message, settings[message.clinic_id], now, now, undo_attempt=True)
-    await record(session, outcome, provider_name=None, now=now)
+    await record(session, outcome, now=now)

@@ -36,6 +36,11 @@ class DeliveryState(StrEnum):
     UNKNOWN = "unknown"
 
 
+class DeliveryReason(StrEnum):
+    # No report came within the provider's window, and no status lookup settled it.
+    NO_REPORT = "no_report"
+
+
 class FailureReason(StrEnum):
     EXPIRED = "expired"
     PROVIDER_REJECTED = "provider_rejected"
@@ -75,6 +80,13 @@ class Message(SQLModel, table=True):
             "claimed_at",
             postgresql_where=text("status = 'sending'"),
             sqlite_where=text("status = 'sending'"),
+        ),
+        # Sent messages still waiting for a final report: reconciliation's work list.
+        Index(
+            "ix_message_awaiting_report",
+            "sent_at",
+            postgresql_where=text("delivery = 'accepted'"),
+            sqlite_where=text("delivery = 'accepted'"),
         ),
         Index("ix_message_clinic_created", "clinic_id", "created_at", "id"),
         Index("ix_message_clinic_appointment", "clinic_id", "appointment_id"),
@@ -117,6 +129,10 @@ class Message(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, max_length=30)
     failure_detail: str | None = Field(default=None, max_length=300)
     delivery: str | None = Field(default=None, max_length=12)
+    # Why the delivery is what it is when no report said so (`no_report`).
+    delivery_reason: str | None = Field(default=None, max_length=20)
+    # When reconciliation last asked the provider for this message's status.
+    report_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     send_kind: str = Field(max_length=10)
     send_after: datetime = Field(sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)

@@ -19,6 +19,7 @@ from app.providers.base import (
     SmsProvider,
 )
 from app.providers.capabilities import TextCapability
+from app.providers.credentials import missing_for
 from app.providers.linkmobility import LinkMobilityProvider
 from app.providers.sandbox import ReportSink, SandboxProvider
 from app.providers.sinch import SinchProvider
@@ -83,14 +84,20 @@ class ProviderFactory:
         self._now = now
 
     def build(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider:
-        return MeasuredProvider(self._adapter(settings, webhook_secret))
+        return MeasuredProvider(self._adapter(settings, settings.provider, webhook_secret))
 
-    def _adapter(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider:
-        credentials = settings.provider_credentials.get(settings.provider, {})
-        delivery_url = webhook_urls(
-            self._config.public_base_url, settings.provider, webhook_secret
-        ).delivery
-        match settings.provider:
+    def build_secondary(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider | None:
+        """The clinic's secondary provider, when it has one with every credential set: a
+        failover to one that can only refuse would fail messages the primary would retry."""
+        name = settings.secondary_provider
+        if name is None or missing_for(name, settings.provider_credentials):
+            return None
+        return MeasuredProvider(self._adapter(settings, name, webhook_secret))
+
+    def _adapter(self, settings: ClinicSettings, provider: str, webhook_secret: str) -> SmsProvider:
+        credentials = settings.provider_credentials.get(provider, {})
+        delivery_url = webhook_urls(self._config.public_base_url, provider, webhook_secret).delivery
+        match provider:
             case ProviderName.LINKMOBILITY:
                 return LinkMobilityProvider(
                     self._http,

@@ -36,9 +36,13 @@ TEXT_CAPABILITIES: Mapping[ProviderName, TextCapability] = {
 
 
 def text_capability_for(settings: ClinicSettings) -> tuple[ProviderName, TextCapability]:
-    """The clinic's provider and what text it can carry."""
-    provider = ProviderName(settings.provider)
-    return provider, TEXT_CAPABILITIES[provider]
+    """What text every provider that may send the clinic's messages can carry, and the
+    provider that limits it: with a secondary, a message may go through either."""
+    providers = [ProviderName(settings.provider)]
+    if settings.secondary_provider is not None:
+        providers.append(ProviderName(settings.secondary_provider))
+    narrowest = min(providers, key=lambda name: TEXT_CAPABILITIES[name].last_code_point)
+    return narrowest, TEXT_CAPABILITIES[narrowest]
 
 
 def sender_for(settings: ClinicSettings, allow_reply: bool) -> tuple[str, SenderKind] | None:

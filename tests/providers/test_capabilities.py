@@ -52,3 +52,22 @@ def test_the_clinics_provider_decides(provider: str, capability: TextCapability)
         ProviderName(provider),
         capability,
     )
+
+
+@pytest.mark.parametrize(
+    ("primary", "secondary"),
+    [
+        (ProviderName.SINCH, ProviderName.LINKMOBILITY),
+        (ProviderName.LINKMOBILITY, ProviderName.SINCH),
+    ],
+)
+def test_with_a_secondary_the_narrower_of_the_two_decides(
+    primary: ProviderName, secondary: ProviderName
+) -> None:
+    settings = ClinicSettings(provider=primary, secondary_provider=secondary)
+    assert text_capability_for(settings) == (ProviderName.LINKMOBILITY, BMP_ONLY)
+
+
+def test_a_secondary_that_carries_as_much_changes_nothing() -> None:
+    settings = ClinicSettings(provider=ProviderName.SINCH, secondary_provider=ProviderName.TWILIO)
+    assert text_capability_for(settings) == (ProviderName.SINCH, ANY_TEXT)

@@ -9,6 +9,7 @@ from app.events.models import EventDelivery, EventDeliveryAttempt, EventSubscrip
 from app.idempotency.models import IdempotencyRecord
 from app.messages.models import Message
 from app.patients.models import Patient
+from app.recalls.models import Recall
 from app.reminder_rules.models import ReminderRules
 from app.replies.models import Reply
 from app.templates.models import MessageTemplate
@@ -27,6 +28,7 @@ __all__ = [
     "Message",
     "MessageTemplate",
     "Patient",
+    "Recall",
     "ReminderRules",
     "Reply",
     "StoredDeliveryReport",

@@ -12,6 +12,7 @@ from app.messages.readdress import follow_patient, people_of
 from app.patients import service
 from app.patients.models import Patient
 from app.patients.schemas import PatientWrite
+from app.recalls import service as recalls
 
 
 async def save_patient(
@@ -28,6 +29,9 @@ async def save_patient(
     before = people_of(existing) if existing is not None else None
     patient, created = await service.upsert_patient(
         session, clinic_id=clinic_id, patient_no=patient_no, data=data, now=now
+    )
+    await recalls.follow_patient(
+        session, clinic_id=clinic_id, patient_id=patient.id, data=data, now=now
     )
     if before is None or before == people_of(patient):
         return patient, created

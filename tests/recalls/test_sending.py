@@ -1,0 +1,382 @@
+"""The recall planner end to end: messages at the send hour, repeats, booking ending a recall,
+skips with reasons, the daily cap, and a night pause across a DST change."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from app.core.clock import FixedClock
+from app.events.models import EventDelivery
+from app.recalls import tasks
+from tests.appointments.conftest import (
+    NO_PAUSES,
+    patch_settings,
+    put_appointment,
+    put_rules,
+    send_due,
+    set_delivery,
+)
+from tests.conftest import ClinicAccess
+from tests.messages.conftest import put_patient
+from tests.recalls.conftest import (
+    FIRST_SEND,
+    RULE,
+    due_patient,
+    message,
+    plan,
+    recall_messages,
+    recall_of,
+    z,
+)
+
+pytestmark = pytest.mark.usefixtures("recall_rule")
+Json = dict[str, Any]
+LATER = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
+
+
+class TestFirstRecall:
+    async def test_made_two_hours_before_the_send_hour_and_sent_at_it(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic)
+        scheduled = await recall_of(client, clinic, "1001")
+        assert scheduled["state"] == "scheduled"
+        assert scheduled["next_send_at"] == z(FIRST_SEND)
+        clock.set(FIRST_SEND - timedelta(hours=2, seconds=1))
+        assert (await plan(sessionmaker, clinic, clock)).made == 0
+        clock.set(FIRST_SEND - timedelta(hours=2))
+        assert (await plan(sessionmaker, clinic, clock)).made == 1
+        made = await recall_of(client, clinic, "1001")
+        assert (made["state"], made["attempts"], made["next_send_at"]) == (
+            "scheduled",
+            1,
+            z(FIRST_SEND),
+        )
+        row = await message(sessionmaker, made["message_id"])
+        assert (row.type, row.next_attempt_at, row.to_number) == (
+            "recall",
+            FIRST_SEND,
+            "+4791234567",
+        )
+        assert row.text is not None
+        assert "https://berg.no/bestill" in row.text
+        assert "Kari" in row.text
+        assert (await plan(sessionmaker, clinic, clock)).made == 0, "made once"
+        clock.set(FIRST_SEND)
+        provider = await send_due(sessionmaker, clock)
+        assert provider.sent_ids == [made["message_id"]]
+        sent = await recall_of(client, clinic, "1001")
+        assert (sent["state"], sent["sent_at"]) == ("sent", z(FIRST_SEND))
+        await set_delivery(sessionmaker, made["message_id"], "delivered")
+        assert (await recall_of(client, clinic, "1001"))["state"] == "delivered"
+
+    async def test_a_repeat_goes_after_the_days_to_a_patient_who_has_not_booked(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        clock.set(FIRST_SEND)
+        await send_due(sessionmaker, clock)
+        repeat = FIRST_SEND + timedelta(days=14)
+        assert (await recall_of(client, clinic, "1001"))["next_send_at"] == z(repeat)
+        clock.set(repeat - timedelta(hours=2, seconds=1))
+        assert (await plan(sessionmaker, clinic, clock)).made == 0
+        clock.set(repeat - timedelta(hours=2))
+        assert (await plan(sessionmaker, clinic, clock)).made == 1
+        second = await recall_of(client, clinic, "1001")
+        assert (second["attempts"], second["next_send_at"]) == (2, z(repeat))
+        clock.set(repeat)
+        await send_due(sessionmaker, clock)
+        last = await recall_of(client, clinic, "1001")
+        assert (last["state"], last["next_send_at"]) == ("sent", None), "max_attempts is 2"
+        clock.set(repeat + timedelta(days=30))
+        assert (await plan(sessionmaker, clinic, clock)).made == 0
+
+    async def test_nothing_while_the_rule_is_off(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await put_rules(client, clinic, recall=RULE | {"enabled": False})
+        await due_patient(client, clinic)
+        assert (await plan(sessionmaker, clinic, clock)).made == 0
+        recall = await recall_of(client, clinic, "1001")
+        assert (recall["state"], recall["next_send_at"]) == ("scheduled", None)
+        await patch_settings(client, clinic, sms_enabled=False)
+        await put_rules(client, clinic, recall=RULE)
+        assert (await plan(sessionmaker, clinic, clock)).made == 0
+
+
+async def _subscribe(client: httpx.AsyncClient, clinic: ClinicAccess) -> None:
+    response = await client.post(
+        "/v1/event-subscriptions",
+        headers=clinic.headers,
+        json={"url": "http://127.0.0.1:9/pms", "event_types": ["message.status_changed"]},
+    )
+    assert response.status_code == 201, response.text
+
+
+async def _events(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Json]:
+    async with sessionmaker() as session:
+        rows = await session.execute(select(col(EventDelivery.data)))
+        return list(rows.scalars())
+
+
+class TestBooking:
+    async def test_booking_cancels_a_waiting_recall_with_the_reason(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await _subscribe(client, clinic)
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        message_id = (await recall_of(client, clinic, "1001"))["message_id"]
+        await put_appointment(client, clinic, "A1", start=LATER)
+        recall = await recall_of(client, clinic, "1001")
+        assert (recall["state"], recall["skip_reason"]) == ("skipped", "has_appointment")
+        assert recall["next_send_at"] is None
+        cancelled = await message(sessionmaker, message_id)
+        assert (cancelled.status, cancelled.failure_reason) == ("cancelled", "has_appointment")
+        events = [e for e in await _events(sessionmaker) if e["message_id"] == message_id]
+        assert [(e["status"], e["failure_reason"]) for e in events] == [
+            ("cancelled", "has_appointment")
+        ]
+        clock.set(FIRST_SEND)
+        assert (await send_due(sessionmaker, clock)).sent == []
+
+    async def test_booking_after_a_recall_went_is_booked_and_ends_the_repeats(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        clock.set(FIRST_SEND)
+        await send_due(sessionmaker, clock)
+        await put_appointment(client, clinic, "A1", start=LATER)
+        booked = await recall_of(client, clinic, "1001")
+        assert (booked["state"], booked["skip_reason"], booked["next_send_at"]) == (
+            "booked",
+            None,
+            None,
+        )
+        clock.set(FIRST_SEND + timedelta(days=14, hours=-1))
+        assert (await plan(sessionmaker, clinic, clock)).made == 0
+
+    async def test_a_booked_appointment_ahead_means_no_recall(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic, "1001")
+        await due_patient(client, clinic, "1002")
+        await due_patient(client, clinic, "1003")
+        await put_appointment(client, clinic, "A1", start=LATER, patient_no="1001")
+        assert (await recall_of(client, clinic, "1001"))["state"] == "scheduled", "not yet due"
+        await put_appointment(client, clinic, "A2", start=LATER, patient_no="1002")
+        await put_appointment(
+            client, clinic, "A2", start=LATER, patient_no="1002", status="cancelled"
+        )
+        past = FIRST_SEND - timedelta(hours=3)
+        await put_appointment(client, clinic, "A3", start=past, patient_no="1003")
+        stats = await plan(sessionmaker, clinic, clock)
+        assert (stats.made, stats.skipped) == (2, 1)
+        skipped = await recall_of(client, clinic, "1001")
+        assert (skipped["state"], skipped["skip_reason"]) == ("skipped", "has_appointment")
+        assert skipped["message_id"] is None
+        assert [m.patient_no for m in await recall_messages(sessionmaker)] == ["1002", "1003"]
+
+    async def test_an_appointment_over_before_the_recall_is_due_does_not_stop_it(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic, due="2027-01-14")  # first recall 2026-12-15
+        await put_appointment(client, clinic, "A1", start=datetime(2026, 12, 7, 9, tzinfo=UTC))
+        clock.set(datetime(2026, 12, 15, 10, tzinfo=UTC))
+        assert (await plan(sessionmaker, clinic, clock)).made == 1
+
+
+class TestDueDate:
+    async def test_null_clears_the_recall_and_cancels_its_message(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        message_id = (await recall_of(client, clinic, "1001"))["message_id"]
+        await due_patient(client, clinic, due=None)
+        assert (await recall_of(client, clinic, "1001"))["state"] == "none"
+        cancelled = await message(sessionmaker, message_id)
+        assert (cancelled.status, cancelled.failure_reason) == ("cancelled", "recall_due_changed")
+        listed = await client.get("/v1/recalls", headers=clinic.headers)
+        assert listed.json()["data"] == []
+
+    async def test_the_same_date_or_none_given_changes_nothing_a_new_one_starts_over(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        clock.set(FIRST_SEND)
+        await send_due(sessionmaker, clock)
+        await due_patient(client, clinic)
+        await put_patient(client, clinic, "1001", first_name="Kari Anne")
+        kept = await recall_of(client, clinic, "1001")
+        assert (kept["state"], kept["attempts"], kept["due_date"]) == ("sent", 1, "2026-12-30")
+        await due_patient(client, clinic, due="2027-12-30")
+        again = await recall_of(client, clinic, "1001")
+        assert (again["state"], again["attempts"], again["due_date"]) == (
+            "scheduled",
+            0,
+            "2027-12-30",
+        )
+        assert again["next_send_at"] == "2027-11-30T11:00:00Z"
+        sent = await message(sessionmaker, kept["message_id"])
+        assert sent.status == "sent", "a message that went stays as it was"
+
+
+class TestSkips:
+    async def test_no_mobile_is_skipped_and_looked_at_again_when_the_number_comes(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic, mobile=None)
+        assert (await plan(sessionmaker, clinic, clock)).skipped == 1
+        skipped = await recall_of(client, clinic, "1001")
+        assert (skipped["state"], skipped["skip_reason"]) == ("skipped", "no_mobile")
+        await put_patient(client, clinic, "1001")  # a mobile now; recall_due left out
+        assert (await recall_of(client, clinic, "1001"))["state"] == "scheduled"
+        assert (await plan(sessionmaker, clinic, clock)).made == 1
+
+    async def test_a_text_without_its_url_is_a_template_error(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await put_rules(client, clinic, recall=RULE | {"booking_url": None})
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        skipped = await recall_of(client, clinic, "1001")
+        assert (skipped["state"], skipped["skip_reason"]) == ("skipped", "template_error")
+        assert await recall_messages(sessionmaker) == []
+
+    async def test_a_recall_cancelled_by_hand_shows_so(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        message_id = (await recall_of(client, clinic, "1001"))["message_id"]
+        cancel = await client.post(f"/v1/messages/{message_id}/cancel", headers=clinic.headers)
+        assert cancel.status_code == 200, cancel.text
+        recall = await recall_of(client, clinic, "1001")
+        assert (recall["state"], recall["skip_reason"]) == ("skipped", "cancelled")
+
+
+class TestDailyCap:
+    async def test_the_cap_spreads_the_list_over_days_earliest_due_first(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await patch_settings(client, clinic, recall_daily_cap=2)
+        dues = {
+            "1001": "2026-12-30",
+            "1002": "2026-12-01",
+            "1003": "2026-12-29",
+            "1004": "2026-11-15",
+        }
+        for patient_no, due in dues.items():
+            await due_patient(client, clinic, patient_no, due=due)
+        first = await plan(sessionmaker, clinic, clock)
+        assert (first.made, first.held_back) == (2, 2)
+        assert (await plan(sessionmaker, clinic, clock)).made == 0, "the day is full"
+        clock.set(FIRST_SEND + timedelta(days=1, hours=-2))  # Tuesday
+        assert (await plan(sessionmaker, clinic, clock)).made == 2
+        made = [(m.patient_no, m.next_attempt_at) for m in await recall_messages(sessionmaker)]
+        tuesday = FIRST_SEND + timedelta(days=1)
+        assert made == [
+            ("1002", FIRST_SEND),
+            ("1004", FIRST_SEND),
+            ("1001", tuesday),
+            ("1003", tuesday),
+        ]
+
+
+async def test_a_night_pause_across_the_spring_dst_change(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Send hour 22:00 on Saturday 27 March 2027 (CET) is in the night pause: it goes when
+    the pause ends, 08:00 on Sunday, which is summer time by then (06:00 UTC)."""
+    pauses = NO_PAUSES | {"night_start": "21:00", "night_end": "08:00"}
+    await patch_settings(client, clinic, pause_rules=pauses)
+    await put_rules(client, clinic, recall=RULE | {"send_hour": 22, "days_before_due": 0})
+    await due_patient(client, clinic, due="2027-03-27")
+    morning = datetime(2027, 3, 28, 6, 0, tzinfo=UTC)
+    assert (await recall_of(client, clinic, "1001"))["next_send_at"] == z(morning)
+    clock.set(datetime(2027, 3, 27, 20, 30, tzinfo=UTC))  # 21:30 CET: paused
+    assert (await plan(sessionmaker, clinic, clock)).made == 0
+    clock.set(morning - timedelta(hours=2))
+    assert (await plan(sessionmaker, clinic, clock)).made == 1
+    [made] = await recall_messages(sessionmaker)
+    assert made.next_attempt_at == morning
+
+
+async def test_the_cron_job_plans_each_clinic_that_sends_recalls(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    other_clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Any,
+) -> None:
+    await due_patient(client, clinic)
+    await due_patient(client, other_clinic)  # recall is off there
+    result = await tasks.plan({"clock": clock, "sessionmaker": sessionmaker, "redis": redis})
+    assert result == {"made": 1, "skipped": 0, "held_back": 0}
+    assert [m.clinic_id for m in await recall_messages(sessionmaker)] == [clinic.id]
+    assert await redis.zcard("arq:queue") == 1, "the worker is woken for the send time"

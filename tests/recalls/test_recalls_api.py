@@ -183,3 +183,14 @@ class TestDailyCapSetting:
         assert [error["field"] for error in response.json()["errors"]] == ["recall_daily_cap"]
         settings = await client.get("/v1/settings", headers=clinic.headers)
         assert settings.json()["recall_daily_cap"] is None
+
+
+async def test_erasing_the_patient_erases_their_recall(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await due_patient(client, clinic)
+    assert await _count(sessionmaker, Recall) == 1
+    assert (await client.delete("/v1/patients/1001", headers=clinic.headers)).status_code == 204
+    assert await _count(sessionmaker, Recall) == 0

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.messages.window import SEARCH_HORIZON_DAYS, PauseRules, next_stretch_start
@@ -88,19 +88,17 @@ def send_hour_on(day: date, timing: RecallTiming, calendar: Calendar) -> datetim
     """`send_hour` on the local day, moved past any pause (UTC); a spring-forward gap
     shifts it forward by the gap. None only if the pauses leave no time for two weeks."""
     wall = datetime.combine(day, time(timing.send_hour), tzinfo=calendar.tz).replace(fold=0)
-    return next_stretch_start(wall.astimezone(UTC), calendar.rules, calendar.tz)
+    return next_stretch_start(wall, calendar.rules, calendar.tz)
 
 
 def _send_times(first_day: date, timing: RecallTiming, calendar: Calendar) -> Iterator[datetime]:
-    """The send time of each local day from `first_day` on, those not before now.
+    """The send time of each local day from `first_day` on, those not before now; endless,
+    as later days have later send times (callers stop at a bound of their own).
 
     A day long past cannot send after now (no pause lasts two weeks), so the search starts
     no earlier than that: an old due date costs no more than a new one."""
     day = max(first_day, calendar.today - timedelta(days=SEARCH_HORIZON_DAYS))
-    for _ in range(2 * SEARCH_HORIZON_DAYS + 1):
-        at = send_hour_on(day, timing, calendar)
-        if at is None:
-            return
+    while (at := send_hour_on(day, timing, calendar)) is not None:
         if at >= calendar.now:
             yield at
         day += timedelta(days=1)

@@ -185,6 +185,13 @@ class TestNextSendAt:
         assert at == datetime(2027, 4, 1, 8, tzinfo=UTC)
         assert at - first == timedelta(days=13, hours=23)
 
+    def test_a_repeat_counts_from_the_local_day_of_the_previous_attempt(self) -> None:
+        # 23:30 UTC on the 16th is the 17th in Oslo: the repeat is 14 days from the 17th.
+        previous = datetime(2026, 12, 16, 23, 30, tzinfo=UTC)
+        repeat = candidate(date(2027, 1, 15), attempts=1, last=previous)
+        at = next_send_at(repeat, TIMING, calendar(oslo(2026, 12, 20)))
+        assert at == oslo(2026, 12, 31, 10)
+
     def test_a_send_hour_in_the_night_pause_goes_when_the_pause_ends(self) -> None:
         now = oslo(2026, 12, 16, 12)
         late = timing(send_hour=22)
@@ -331,6 +338,19 @@ class TestDailyCap:
         first = candidate(date(2027, 1, 15), name="f")
         made = self._assign([first, repeat], 1)
         assert made == {"2026-12-20": oslo(2026, 12, 16, 10), "2027-01-15": oslo(2026, 12, 17, 10)}
+
+    def test_a_repeats_day_is_the_local_day_after_the_previous_attempt(self) -> None:
+        previous = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)  # the 3rd in Oslo
+        repeat = candidate(date(2026, 12, 20), attempts=1, last=previous, name="r")
+        assert self._assign([repeat], None) == {"2026-12-20": oslo(2026, 12, 17, 10)}
+
+    def test_the_same_due_date_goes_in_the_same_order_whatever_the_input_order(self) -> None:
+        a = candidate(date(2026, 12, 1), name="a")
+        b = candidate(date(2026, 12, 1), name="b")
+        forward = assign([a, b], TIMING, calendar(self.NOW), until=self.WEEK, daily_cap=1, used={})
+        backward = assign([b, a], TIMING, calendar(self.NOW), until=self.WEEK, daily_cap=1, used={})
+        assert forward == backward
+        assert [x.send_at for x in forward] == [oslo(2026, 12, 16, 10), oslo(2026, 12, 17, 10)]
 
     def test_finished_recalls_take_no_room(self) -> None:
         done = candidate(date(2026, 11, 1), attempts=3, last=oslo(2026, 12, 1, 10), name="d")

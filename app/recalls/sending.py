@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.core.db import bulk_update
 from app.messages.compose import Content, MessageRow, merge_values, new_message_row, shared_columns
@@ -96,6 +97,22 @@ async def _content(session: AsyncSession, context: RecallContext) -> Content | N
     )
 
 
+def _render(
+    content: Content | None, settings: ClinicSettings, row: Row[Any]
+) -> tuple[str, TextAnalysis] | str:
+    """The recall's text for the patient, or why it cannot be made."""
+    if content is None:
+        return "template_error"
+    try:
+        text = content.template.render(merge_values(content, settings, row))
+    except TemplateSyntaxError:
+        return "template_error"
+    analysis = analyze(text)
+    if analysis.segments > settings.max_segments:
+        return "too_long"
+    return text, analysis
+
+
 async def _decide(
     session: AsyncSession, context: RecallContext, rows: Sequence[Row[Any]], content: Content | None
 ) -> _Decisions:
@@ -116,19 +133,10 @@ async def _decide(
             decisions.skip(row, HAS_APPOINTMENT, now)
         elif not recipients:
             decisions.skip(row, skipped[0].reason, now)
-        elif content is None:
-            decisions.skip(row, "template_error", now)
+        elif isinstance(rendered := _render(content, settings, row), str):
+            decisions.skip(row, rendered, now)
         else:
-            try:
-                text = content.template.render(merge_values(content, settings, row))
-            except TemplateSyntaxError:
-                decisions.skip(row, "template_error", now)
-                continue
-            analysis = analyze(text)
-            if analysis.segments > settings.max_segments:
-                decisions.skip(row, "too_long", now)
-            else:
-                decisions.sendable[row.recall_id] = _Sendable(row, recipients, text, analysis)
+            decisions.sendable[row.recall_id] = _Sendable(row, recipients, *rendered)
     return decisions
 
 

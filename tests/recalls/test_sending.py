@@ -296,6 +296,42 @@ class TestSkips:
         assert (skipped["state"], skipped["skip_reason"]) == ("skipped", "template_error")
         assert await recall_messages(sessionmaker) == []
 
+    async def test_a_text_over_the_clinics_segment_cap_is_too_long(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await patch_settings(client, clinic, max_segments=1)
+        text = "Hei [Fornavn]! " + "Det er på tide med tannkontroll. " * 5
+        saved = await client.put(
+            "/v1/templates/recall",
+            headers=clinic.headers,
+            json={"text": text, "allow_reply": False},
+        )
+        assert saved.status_code == 200, saved.text
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        skipped = await recall_of(client, clinic, "1001")
+        assert (skipped["state"], skipped["skip_reason"]) == ("skipped", "too_long")
+
+    async def test_guardians_get_it_too_when_the_clinic_includes_them(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await patch_settings(client, clinic, include_guardians=True)
+        guardian = {"name": "Ola Nordmann", "mobile": "412 34 567", "wants_sms": True}
+        await due_patient(client, clinic, guardians=[guardian])
+        await plan(sessionmaker, clinic, clock)
+        made = await recall_messages(sessionmaker)
+        assert sorted(m.recipient_role for m in made) == ["guardian", "patient"]
+        recall = await recall_of(client, clinic, "1001")
+        assert recall["attempts"] == 1
+
     async def test_a_recall_cancelled_by_hand_shows_so(
         self,
         client: httpx.AsyncClient,

@@ -61,7 +61,8 @@ class GuardianWrite(StrictModel):
 
 
 class PatientWrite(StrictModel):
-    """PUT: the whole patient; fields left out take their defaults."""
+    """PUT: the whole patient; fields left out take their defaults, except `recall_due`,
+    which stays as it was."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -120,7 +120,10 @@ async def candidate_rows(
     session: AsyncSession, context: RecallContext, until: datetime, limit: int
 ) -> list[Row[Any]]:
     """The recalls that may go by `until`, earliest due first, with what sending reads of
-    their patient (`id` is the patient's). A day's slack: planning decides exactly."""
+    their patient (`id` is the patient's). A day's slack: planning decides exactly.
+
+    Locked: a booking or a new due date pushed meanwhile waits for the planner and then
+    sees its message (to cancel it), or the planner waits and then sees the booking."""
     timing = context.timing
     until_day = until.astimezone(context.calendar.tz).date()
     first_due = until_day + timedelta(days=timing.days_before_due + 1)
@@ -145,6 +148,7 @@ async def candidate_rows(
         )
         .order_by(_recall.due_date, _recall.id)
         .limit(limit)
+        .with_for_update(of=recall_table)
     )
     return list((await session.execute(statement)).all())
 

@@ -1,6 +1,7 @@
 """The recall planner end to end: messages at the send hour, repeats, booking ending a recall,
 skips with reasons, the daily cap, and a night pause across a DST change."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from app.appointments.schemas import AppointmentWrite
+from app.appointments.service import upsert_appointment
 from app.core.clock import FixedClock
 from app.events.models import EventDelivery
 from app.recalls import tasks
@@ -416,3 +419,38 @@ async def test_the_cron_job_plans_each_clinic_that_sends_recalls(
     assert result == {"made": 1, "skipped": 0, "held_back": 0}
     assert [m.clinic_id for m in await recall_messages(sessionmaker)] == [clinic.id]
     assert await redis.zcard("arq:queue") == 1, "the worker is woken for the send time"
+
+
+async def test_a_planner_waits_for_a_booking_being_saved_and_then_sees_it(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """PostgreSQL, two sessions: the booking's transaction holds the recall; the planner,
+    running meanwhile, waits for it and then skips the recall rather than making it."""
+    await due_patient(client, clinic)
+    async with sessionmaker() as booking:
+        if booking.get_bind().dialect.name != "postgresql":
+            pytest.skip("two concurrent writers need PostgreSQL")
+        await booking.begin()
+        data = AppointmentWrite.model_validate(
+            {
+                "patient_no": "1001",
+                "practitioner": "Tannlege Hansen",
+                "start": LATER,
+                "end": LATER + timedelta(minutes=30),
+                "status": "booked",
+            }
+        )
+        await upsert_appointment(
+            booking, clinic_id=clinic.id, appointment_id="A1", data=data, now=clock.now()
+        )
+        planner = asyncio.create_task(plan(sessionmaker, clinic, clock))
+        await asyncio.sleep(0.5)
+        assert not planner.done(), "the planner waits for the booking"
+        await booking.commit()
+    stats = await planner
+    assert (stats.made, stats.skipped) == (0, 1)
+    recall = await recall_of(client, clinic, "1001")
+    assert (recall["state"], recall["skip_reason"]) == ("skipped", "has_appointment")

@@ -11,6 +11,7 @@ from app.idempotency.models import IdempotencyRecord
 from app.messages.models import Message
 from app.optouts.models import NumberOptOut
 from app.patients.models import Patient
+from app.recalls.models import Recall
 from app.reminder_rules.models import ReminderRules
 from app.replies.models import Reply
 from app.templates.models import MessageTemplate
@@ -43,6 +44,7 @@ __all__ = [
     "NumberOptOut",
     "Patient",
     "ProviderCircuit",
+    "Recall",
     "ReminderRules",
     "Reply",
     "StoredDeliveryReport",

@@ -40,6 +40,7 @@ class ClinicSettings(SQLModel, table=True):
     confirm_keyword: str = Field(default="JA", max_length=20)
     cancel_keyword: str = Field(default="NEI", max_length=20)
     rate_limit_per_minute: int | None = None
+    recall_daily_cap: int | None = None
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 

@@ -198,6 +198,13 @@ class SettingsFields(StrictModel):
         description="Requests a minute per API key (past it: 429 with Retry-After); "
         "null: the service's default (RATE_LIMIT_PER_MINUTE)",
     )
+    recall_daily_cap: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Recalls a day at most; more wait for the next allowed days, the "
+        "earliest due first. Null: no cap",
+    )
 
     @field_validator("secondary_provider")
     @classmethod
@@ -257,6 +264,7 @@ class SettingsWrite(SettingsFields):
                     "reply_window_hours": 72,
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",
+                    "recall_daily_cap": 200,
                 }
             ]
         }
@@ -304,6 +312,7 @@ class SettingsPatch(StrictModel):
     confirm_keyword: str | None = None
     cancel_keyword: str | None = None
     rate_limit_per_minute: int | None = None
+    recall_daily_cap: int | None = None
     provider_credentials: ProviderCredentials | None = None
 
 
@@ -345,6 +354,7 @@ class SettingsPublic(SettingsFields):
                     "reply_window_hours": 72,
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",
+                    "recall_daily_cap": 200,
                     "credentials_set": {
                         "linkmobility": [
                             "username",

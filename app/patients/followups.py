@@ -13,6 +13,7 @@ from app.messages.rerender import render_again
 from app.patients import service
 from app.patients.models import Patient
 from app.patients.schemas import PatientWrite
+from app.recalls import service as recalls
 
 
 async def save_patient(
@@ -27,15 +28,17 @@ async def save_patient(
     messages, and their upcoming appointments get what was skipped for want of either; a
     changed name renders their pending texts again."""
     existing = await service.find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
-    if existing is None:
-        return await service.upsert_patient(
-            session, clinic_id=clinic_id, patient_no=patient_no, data=data, now=now
-        )
-    before, name_before = people_of(existing), _name(existing)
+    before = None if existing is None else (people_of(existing), _name(existing))
     patient, created = await service.upsert_patient(
         session, clinic_id=clinic_id, patient_no=patient_no, data=data, now=now
     )
-    readdressed = addressing(before) != addressing(people_of(patient))
+    await recalls.follow_patient(
+        session, clinic_id=clinic_id, patient_id=patient.id, data=data, now=now
+    )
+    if before is None:
+        return patient, created
+    people_before, name_before = before
+    readdressed = addressing(people_before) != addressing(people_of(patient))
     renamed = name_before != _name(patient)
     if not (readdressed or renamed):
         return patient, created
@@ -46,7 +49,7 @@ async def save_patient(
             clinic_id=clinic_id,
             settings=settings,
             patient_id=patient.id,
-            before=before,
+            before=people_before,
             patient=patient,
             now=now,
         )

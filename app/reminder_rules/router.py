@@ -19,6 +19,7 @@ async def replace_rules(
     body: ReminderRulesWrite, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
 ) -> ReminderRulesPublic:
     """Replace the rules. They apply to appointments pushed from now on; messages already
-    scheduled keep their times."""
+    scheduled keep their times. Recalls whose messages are not yet made follow the new
+    recall rule."""
     row = await service.replace_rules(session, clinic_id=clinic.id, data=body, now=clock.now())
     return service.to_public(row)

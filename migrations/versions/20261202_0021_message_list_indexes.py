@@ -1,7 +1,7 @@
 """message list indexes: one per list filter, and trigram search on PostgreSQL
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-02 02:30:00.000000
 
 Each filter of `GET /v1/messages` gets an index that reads its newest 50 rows directly
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0016"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -31,8 +31,8 @@ from app.events.targets import check_public_target
 from app.idempotency import tasks as idempotency_tasks
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
-from app.reconciliation import tasks as reconciliation_tasks
 from app.recalls import tasks as recall_tasks
+from app.reconciliation import tasks as reconciliation_tasks
 from app.retention import tasks as retention_tasks
 from app.worker.heartbeat import record_heartbeat
 from app.worker.models import WorkerStatus

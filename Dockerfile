@@ -17,7 +17,7 @@ COPY --from=build /install /usr/local
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
-RUN mkdir -p /srv/data && chown 10001 /srv/data
+RUN mkdir -p /srv/data /srv/metrics && chown 10001 /srv/data /srv/metrics
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"]

@@ -30,6 +30,7 @@ from app.health.router import router as health_router
 from app.messages.router import router as messages_router
 from app.metrics.router import router as metrics_router
 from app.patients.router import router as patients_router
+from app.recalls.router import router as recalls_router
 from app.reminder_rules.router import router as reminder_rules_router
 from app.replies.router import router as replies_router
 from app.sandbox.router import router as sandbox_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         sms_router,
         patients_router,
         reminder_rules_router,
+        recalls_router,
         appointments_router,
         messages_router,
         replies_router,

@@ -1,6 +1,7 @@
 """Re-addressing a patient's pending messages on PostgreSQL: one patient with N pending
 messages (default 1,000) changes number through `PUT /v1/patients/{patient_no}`, several
-times; prints the time of each request (the whole transaction) and the spread.
+times, then name (every text rendered again); prints the time of each request (the whole
+transaction) and the spread.
 
 Run: `.venv/bin/python -m bench.bench_readdress [N] [RUNS]`. Uses BENCH_DATABASE_URL (a
 database it drops and recreates; default `bench` on 127.0.0.1) and BENCH_REDIS_URL.
@@ -37,10 +38,15 @@ async def main(count: int, runs: int) -> None:
         timings: list[float] = []
         for run in range(runs):
             patient = {"first_name": "Kari", "last_name": "Nordmann", "mobile": f"+4793{run:06d}"}
-            started = time.perf_counter()
-            response = await client.put("/v1/patients/000000", headers=headers, json=patient)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, response.text
+            timings.append(await _timed_put(client, headers, patient))
+        renames: list[float] = []
+        for run in range(runs):
+            patient = {
+                "first_name": f"Kari{run}",
+                "last_name": "Nordmann",
+                "mobile": f"+4793{runs - 1:06d}",
+            }
+            renames.append(await _timed_put(client, headers, patient))
     engine = create_engine(bench_settings())
     async with engine.connect() as connection:
         moved = await connection.scalar(
@@ -48,7 +54,22 @@ async def main(count: int, runs: int) -> None:
         )
     await engine.dispose()
     assert moved == count, moved
-    print(f"re-addressing {count} pending messages, {runs} runs (ms per PUT):")
+    _report(f"re-addressing {count} pending messages, {runs} runs (ms per PUT):", timings)
+    _report(f"rendering {count} pending texts again, {runs} runs (ms per PUT):", renames)
+
+
+async def _timed_put(
+    client: httpx.AsyncClient, headers: dict[str, str], patient: dict[str, str]
+) -> float:
+    started = time.perf_counter()
+    response = await client.put("/v1/patients/000000", headers=headers, json=patient)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, response.text
+    return elapsed
+
+
+def _report(title: str, timings: list[float]) -> None:
+    print(title)
     print("  " + ", ".join(f"{t:.1f}" for t in timings))
     print(
         f"  min {min(timings):.1f}  median {statistics.median(timings):.1f}  "

@@ -19,17 +19,24 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cryptography.fernet import Fernet  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+
 from app.cli import alembic_config  # noqa: E402
 from app.clinic_settings.models import ClinicSettings  # noqa: E402
 from app.clinics import service as clinic_service  # noqa: E402
 from app.core.config import Settings  # noqa: E402
 from app.core.db import create_engine, create_sessionmaker, session_scope  # noqa: E402
+from app.core.secrets import configure as configure_secrets  # noqa: E402
 from app.patients.models import Patient  # noqa: E402
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Credentials are sealed at rest: one key for the run, inherited by the processes it starts.
+os.environ.setdefault("SECRETS_KEYS", Fernet.generate_key().decode())
+configure_secrets(SecretStr(os.environ["SECRETS_KEYS"]))
 
 
 def bench_settings(**overrides: object) -> Settings:
@@ -92,7 +99,8 @@ async def create_clinic(patients: int) -> tuple[uuid.UUID, str]:
             }
             for number in range(patients)
         ]
-        await session.execute(insert(Patient), rows)
+        if rows:  # an empty list would insert one row of defaults
+            await session.execute(insert(Patient), rows)
     await engine.dispose()
     return clinic.id, key
 

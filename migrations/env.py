@@ -8,7 +8,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.models import UTCDateTime
-from app.tables import metadata
+from app.tables import include_in_comparison, metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -39,6 +39,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        include_object=include_in_comparison,
         render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
     )

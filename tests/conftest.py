@@ -160,6 +160,19 @@ async def clinic(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> Cl
     return await create_clinic_access(client, admin_headers, "Tannlege Berg")
 
 
+REPLY_NUMBER = "+4790012345"
+
+
+@pytest.fixture
+async def reply_number(client: httpx.AsyncClient, clinic: ClinicAccess) -> str:
+    """The clinic's reply number: marketing and offers go only from one."""
+    response = await client.patch(
+        "/v1/settings", headers=clinic.headers, json={"reply_number": REPLY_NUMBER}
+    )
+    assert response.status_code == 200, response.text
+    return REPLY_NUMBER
+
+
 @pytest.fixture
 async def other_clinic(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> ClinicAccess:
     return await create_clinic_access(client, admin_headers, "Smil Tannhelse")

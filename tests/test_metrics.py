@@ -1,5 +1,6 @@
 """GET /metrics after real requests and sends; the token; several processes' counters."""
 
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -17,9 +18,12 @@ from app.core.clock import FixedClock
 from app.core.config import Settings
 from app.main import create_app
 from app.metrics.scrape import process_registry
+from app.providers.base import Failed, FailureKind
 from app.worker.heartbeat import record_heartbeat
 from app.worker.models import WorkerStatus
 from tests.conftest import ClinicAccess
+from tests.support.dispatch import RecordingProvider
+from tests.support.dispatch import dispatch_once as dispatch
 
 
 def sample(name: str, **labels: str) -> float:
@@ -138,3 +142,48 @@ def test_a_shared_multiprocess_directory_sums_every_process(
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     text = generate_latest(process_registry()).decode()
     assert 'clinic_sms_provider_results_total{outcome="permanent",provider="twilio"} 14.0' in text
+    # Named by host as well as pid: containers sharing the directory are all pid 1.
+    host = socket.gethostname().replace("_", "-")
+    assert all(path.name.startswith(f"counter_{host}-") for path in tmp_path.iterdir())
+
+
+def labelled(text: str, name: str) -> dict[tuple[str, str], float]:
+    return {
+        (sample.labels["type"], sample.labels["provider"]): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+async def test_messages_are_counted_by_type_and_provider(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    ids = []
+    for number in ("+4791234567", "+4791234568", "+4791234569"):
+        created = await client.post(
+            "/v1/messages", headers=clinic.headers, json={"to": number, "text": "Hei"}
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["data"][0]["id"])
+    cancel = await client.post(f"/v1/messages/{ids[0]}/cancel", headers=clinic.headers)
+    assert cancel.status_code == 200, cancel.text
+    refused = Failed(FailureKind.PERMANENT, "invalid_number", "no such number")
+    # The clinic's provider is the sandbox; a message takes its name when claimed.
+    provider = RecordingProvider("sandbox", answers={"+4791234569": refused})
+    assert (await dispatch(sessionmaker, clock, provider)).claimed == 2
+
+    text = (await client.get("/metrics")).text
+    counted = {
+        what: labelled(text, f"clinic_sms_messages_{what}_total")
+        for what in ("created", "sent", "failed", "cancelled")
+    }
+    assert counted == {
+        "created": {("free_text", "none"): 1, ("free_text", "sandbox"): 2},
+        "sent": {("free_text", "none"): 0, ("free_text", "sandbox"): 1},
+        "failed": {("free_text", "none"): 0, ("free_text", "sandbox"): 1},
+        "cancelled": {("free_text", "none"): 1, ("free_text", "sandbox"): 0},
+    }

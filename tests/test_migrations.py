@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, make_url
 from app.cli import alembic_config
 from app.core.config import Settings
 from app.core.db import create_engine
-from app.tables import metadata
+from app.tables import include_in_comparison, metadata
 
 
 def _scratch_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -36,7 +36,9 @@ def _scratch_database_url(database_url: str, tmp_path_factory: pytest.TempPathFa
 def _inspect(url: str) -> tuple[set[str], list[object]]:
     def read(connection: Connection) -> tuple[set[str], list[object]]:
         tables = set(inspect(connection).get_table_names())
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_in_comparison}
+        )
         return tables, compare_metadata(context, metadata)
 
     async def run() -> tuple[set[str], list[object]]:

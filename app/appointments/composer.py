@@ -19,13 +19,13 @@ from app.messages.compose import (
     confirmed_keyword,
     merge_values,
     new_message_row,
+    outgoing,
     shared_columns,
     text_of,
 )
 from app.messages.recipients import Recipient, patient_recipients
 from app.messages.schemas import MessageContent
 from app.patients.models import Patient
-from app.sms.text import analyze
 from app.templates.defaults import TemplateType
 from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
 from app.templates.models import MessageTemplate
@@ -124,16 +124,18 @@ class Composer:
                 return [], "template_error"
             if not text:
                 return [], "confirmed"  # nothing left once it no longer asks for JA
-            analysis = analyze(text)
-            if analysis.segments > settings.max_segments:
+            sent = outgoing(text, settings)
+            if sent.uncarriable:
+                return [], "unsupported_characters"
+            if sent.encoded.analysis.segments > settings.max_segments:
                 return [], "too_long"
             rows.append(
                 new_message_row(
                     shared,
                     recipient=recipient,
                     patient=patient,
-                    text=text,
-                    analysis=analysis,
+                    text=sent.encoded.text,
+                    analysis=sent.encoded.analysis,
                     price_per_segment=settings.price_per_segment,
                 )
             )

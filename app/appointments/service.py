@@ -61,6 +61,7 @@ from app.messages.service import (
 )
 from app.patients import service as patients_service
 from app.patients.models import Patient
+from app.recalls import service as recalls
 
 _message = message_table.c
 
@@ -197,6 +198,9 @@ async def upsert_appointment(
     """Create or replace the appointment and schedule its messages; whether it was created."""
     context = await load_context(session, clinic_id, now)
     patient = await _patient_for(session, clinic_id, data.patient_no)
+    await recalls.follow_booking(
+        session, patient_id=patient.id, status=data.status, start=data.start, now=now
+    )
     appointment = await find_appointment(
         session, clinic_id=clinic_id, appointment_id=appointment_id, for_update=True
     )

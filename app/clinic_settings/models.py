@@ -17,6 +17,9 @@ class ClinicSettings(SQLModel, table=True):
     sms_enabled: bool = True
     provider: str = Field(default="sandbox", max_length=20)
     provider_credentials: dict[str, Any] = Field(default_factory=dict, sa_type=SealedJSON)
+    # Takes a message the provider provably did not (its credentials sit beside the
+    # primary's in `provider_credentials`, sealed alike).
+    secondary_provider: str | None = Field(default=None, max_length=20)
     sender_name: str | None = Field(default=None, max_length=11)
     reply_number: str | None = Field(default=None, max_length=16)
     business_phone: str | None = Field(default=None, max_length=16)
@@ -31,11 +34,13 @@ class ClinicSettings(SQLModel, table=True):
     price_per_segment: Decimal = Field(default=Decimal("0"), sa_type=Numeric(10, 4))
     currency: str = Field(default="NOK", max_length=3)
     max_segments: int = 6
+    smart_encoding: bool = True
     reply_window_hours: int = 72
     retention_days: int = 365
     confirm_keyword: str = Field(default="JA", max_length=20)
     cancel_keyword: str = Field(default="NEI", max_length=20)
     rate_limit_per_minute: int | None = None
+    recall_daily_cap: int | None = None
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 

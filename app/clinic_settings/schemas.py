@@ -18,7 +18,14 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.phones import InvalidPhoneNumber, is_supported_country, parse_phone_number
+from app.clinic_settings.credentials import ProviderCredentials
+from app.clinic_settings.webhook_setup import SETUPS
+from app.core.phones import (
+    InvalidPhoneNumber,
+    is_supported_country,
+    parse_phone_number,
+    short_code,
+)
 from app.replies.keywords import RESERVED_WORDS, is_keyword_word
 
 _SENDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{1,10}")
@@ -71,6 +78,19 @@ def _check_e164(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
+def _check_reply_address(value: str) -> str:
+    """A reply number in E.164, or a short number (LINK: "2333", also "NO-2333")."""
+    digits = short_code(value)
+    if digits is not None:
+        return digits
+    try:
+        return _check_e164(value)
+    except ValueError as exc:
+        raise ValueError(
+            "an E.164 number (e.g. +4790012345) or a short number of 3-6 digits (e.g. 2333)"
+        ) from exc
+
+
 def _check_reply_keyword(value: str) -> str:
     word = value.strip()
     if not is_keyword_word(word):
@@ -98,7 +118,7 @@ LocalTime = Annotated[
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 SenderName = Annotated[str, AfterValidator(_check_sender_name)]
-E164Number = Annotated[str, AfterValidator(_check_e164)]
+ReplyAddress = Annotated[str, AfterValidator(_check_reply_address)]
 ReplyKeyword = Annotated[str, AfterValidator(_check_reply_keyword)]
 
 
@@ -123,39 +143,24 @@ class PauseRules(StrictModel):
         return self
 
 
-class LinkMobilityCredentials(StrictModel):
-    username: str | None = None
-    password: str | None = None
-    platform_id: str | None = None
-    platform_partner_id: str | None = None
-    gate_id: str | None = Field(default=None, description="Gate for delivery reports")
-
-
-class SinchCredentials(StrictModel):
-    service_plan_id: str | None = None
-    api_token: str | None = None
-
-
-class TwilioCredentials(StrictModel):
-    account_sid: str | None = None
-    auth_token: str | None = None
-
-
-class ProviderCredentials(StrictModel):
-    """Write-only. A field sent as null is cleared; a field left out is kept."""
-
-    linkmobility: LinkMobilityCredentials | None = None
-    sinch: SinchCredentials | None = None
-    twilio: TwilioCredentials | None = None
-
-
 class SettingsFields(StrictModel):
     sms_enabled: bool = True
     provider: ProviderName = ProviderName.SANDBOX
+    secondary_provider: ProviderName | None = Field(
+        default=None,
+        description="Takes a message when the provider provably did not (connection "
+        "refused, 429, a refusal before acceptance) or while its circuit is open; never "
+        "after an unknown outcome. Needs its own complete credentials; null: no failover",
+    )
     sender_name: SenderName | None = Field(
         default=None, description="Sender shown on no-reply SMS: 2-11 letters and digits"
     )
-    reply_number: E164Number | None = Field(default=None, description="Sender of reply-able SMS")
+    reply_number: ReplyAddress | None = Field(
+        default=None,
+        description="Sender of reply-able SMS: an E.164 number, or a short number "
+        "(3-6 digits; LINK's `NO-2333` is stored as `2333`) whose keyword route forwards "
+        "replies to the inbound URL",
+    )
     country: CountryCode = "NO"
     business_phone: str | None = Field(default=None, description="[Businessphone]")
     time_zone: TimeZoneName = "Europe/Oslo"
@@ -165,6 +170,12 @@ class SettingsFields(StrictModel):
     price_per_segment: Decimal = Field(default=Decimal("0"), ge=0, max_digits=10, decimal_places=4)
     currency: str = Field(default="NOK", pattern=r"^[A-Z]{3}$")
     max_segments: int = Field(default=6, ge=1, le=20)
+    smart_encoding: bool = Field(
+        default=True,
+        description="Replace look-alike characters that alone force UCS-2 (’ ‘ “ ” – — … and "
+        "the no-break space) with GSM-7 ones (' \" - ... and space) before counting and "
+        "sending, unless that would take more segments",
+    )
     reply_window_hours: int = Field(default=72, ge=1, le=720)
     retention_days: int = Field(
         default=365,
@@ -187,6 +198,24 @@ class SettingsFields(StrictModel):
         description="Requests a minute per API key (past it: 429 with Retry-After); "
         "null: the service's default (RATE_LIMIT_PER_MINUTE)",
     )
+    recall_daily_cap: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Recalls a day at most; more wait for the next allowed days, the "
+        "earliest due first. Null: no cap",
+    )
+
+    @field_validator("secondary_provider")
+    @classmethod
+    def _another_real_provider(
+        cls, value: ProviderName | None, info: ValidationInfo
+    ) -> ProviderName | None:
+        if value is ProviderName.SANDBOX:
+            raise ValueError("the sandbox sends nothing, so it cannot take over")
+        if value is not None and value == info.data.get("provider"):
+            raise ValueError("must differ from provider")
+        return value
 
     @model_validator(mode="after")
     def _keywords_differ(self) -> Self:
@@ -214,6 +243,7 @@ class SettingsWrite(SettingsFields):
                 {
                     "sms_enabled": True,
                     "provider": "linkmobility",
+                    "secondary_provider": None,
                     "sender_name": "TannlBerg",
                     "reply_number": "+4790012345",
                     "country": "NO",
@@ -230,9 +260,11 @@ class SettingsWrite(SettingsFields):
                     "price_per_segment": "0.4500",
                     "currency": "NOK",
                     "max_segments": 3,
+                    "smart_encoding": True,
                     "reply_window_hours": 72,
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",
+                    "recall_daily_cap": 200,
                 }
             ]
         }
@@ -262,6 +294,7 @@ class SettingsPatch(StrictModel):
 
     sms_enabled: bool | None = None
     provider: ProviderName | None = None
+    secondary_provider: ProviderName | None = None
     sender_name: str | None = None
     reply_number: str | None = None
     business_phone: str | None = None
@@ -273,17 +306,24 @@ class SettingsPatch(StrictModel):
     price_per_segment: Decimal | None = None
     currency: str | None = None
     max_segments: int | None = None
+    smart_encoding: bool | None = None
     reply_window_hours: int | None = None
     retention_days: int | None = None
     confirm_keyword: str | None = None
     cancel_keyword: str | None = None
     rate_limit_per_minute: int | None = None
+    recall_daily_cap: int | None = None
     provider_credentials: ProviderCredentials | None = None
 
 
 class WebhookUrls(BaseModel):
-    delivery: str
-    inbound: str
+    delivery: str = Field(description="Where the provider posts delivery reports")
+    inbound: str = Field(description="Where the provider posts replies (inbound SMS)")
+
+
+class WebhookSetup(BaseModel):
+    formats: list[str] = Field(description="Content types the provider may post in")
+    steps: str = Field(description="What to set up at the provider for the webhook URLs")
 
 
 class SettingsPublic(SettingsFields):
@@ -293,6 +333,7 @@ class SettingsPublic(SettingsFields):
                 {
                     "sms_enabled": True,
                     "provider": "linkmobility",
+                    "secondary_provider": "sinch",
                     "sender_name": "TannlBerg",
                     "reply_number": "+4790012345",
                     "country": "NO",
@@ -309,9 +350,11 @@ class SettingsPublic(SettingsFields):
                     "price_per_segment": "0.4500",
                     "currency": "NOK",
                     "max_segments": 3,
+                    "smart_encoding": True,
                     "reply_window_hours": 72,
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",
+                    "recall_daily_cap": 200,
                     "credentials_set": {
                         "linkmobility": [
                             "username",
@@ -319,12 +362,20 @@ class SettingsPublic(SettingsFields):
                             "platform_id",
                             "platform_partner_id",
                         ],
-                        "sinch": [],
+                        "sinch": ["api_token", "service_plan_id"],
                         "twilio": [],
                     },
                     "webhook_urls": {
                         "delivery": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
                         "inbound": "https://sms.example.no/v1/webhooks/linkmobility/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
+                    },
+                    "webhook_setup": {
+                        "formats": list(SETUPS["linkmobility"].formats),
+                        "steps": SETUPS["linkmobility"].steps,
+                    },
+                    "secondary_webhook_urls": {
+                        "delivery": "https://sms.example.no/v1/webhooks/sinch/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/delivery",
+                        "inbound": "https://sms.example.no/v1/webhooks/sinch/IH99XseDyagFRozpWvKQ6OWmeJIp6MNF/inbound",
                     },
                 }
             ]
@@ -340,4 +391,13 @@ class SettingsPublic(SettingsFields):
             "Where this clinic's provider posts to us; null for the sandbox, which reports "
             "delivery itself and takes simulated replies at POST /v1/sandbox/replies"
         )
+    )
+    webhook_setup: WebhookSetup | None = Field(
+        description="How to point the provider at `webhook_urls`, and the formats it may "
+        "post in (a LINK gate: JSON, XML or form data); null for the sandbox"
+    )
+    secondary_webhook_urls: WebhookUrls | None = Field(
+        default=None,
+        description="Where the secondary provider posts to us (its reports are applied to "
+        "the messages it took); null without a secondary",
     )

@@ -6,20 +6,23 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clinic_settings.credentials import ProviderCredentials
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import (
     PauseRules,
-    ProviderCredentials,
     ProviderName,
     SettingsFields,
     SettingsPatch,
     SettingsPublic,
     SettingsWrite,
+    WebhookSetup,
     WebhookUrls,
 )
+from app.clinic_settings.webhook_setup import SETUPS
 from app.core.errors import InvalidInput, NotFound, invalid_input_from
 from app.messages import window
 from app.messages.retiming import retime_pending
+from app.providers.credentials import missing_for
 from app.reminder_rules import readiness
 
 _FLAT_FIELDS = tuple(name for name in SettingsFields.model_fields if name != "pause_rules")
@@ -60,6 +63,11 @@ def webhook_urls(public_base_url: str, provider: str, webhook_secret: str) -> We
     return WebhookUrls(delivery=f"{base}/delivery", inbound=f"{base}/inbound")
 
 
+def webhook_setup(provider: str) -> WebhookSetup | None:
+    setup = SETUPS.get(provider)
+    return WebhookSetup(formats=list(setup.formats), steps=setup.steps) if setup else None
+
+
 def _current_fields(row: ClinicSettings) -> dict[str, Any]:
     fields = {name: getattr(row, name) for name in _FLAT_FIELDS}
     fields["pause_rules"] = pause_rules_of(row).model_dump()
@@ -80,6 +88,10 @@ def to_public(row: ClinicSettings, *, webhook_secret: str, public_base_url: str)
         webhook_urls=None
         if row.provider == ProviderName.SANDBOX
         else webhook_urls(public_base_url, row.provider, webhook_secret),
+        webhook_setup=webhook_setup(row.provider),
+        secondary_webhook_urls=None
+        if row.secondary_provider is None
+        else webhook_urls(public_base_url, row.secondary_provider, webhook_secret),
     )
 
 
@@ -99,16 +111,27 @@ def _merged_credentials(
     return merged
 
 
+def _check_secondary_credentials(secondary: str | None, credentials: dict[str, Any]) -> None:
+    """A secondary that could only refuse would fail the messages it takes over."""
+    missing = missing_for(secondary, credentials) if secondary else []
+    if missing:
+        raise InvalidInput.for_field(
+            "secondary_provider",
+            f"set its credentials first (provider_credentials.{secondary}): {', '.join(missing)}",
+            "credentials_incomplete",
+        )
+
+
 def _apply(row: ClinicSettings, settings: SettingsWrite, now: datetime) -> None:
+    credentials = _merged_credentials(row.provider_credentials, settings.provider_credentials)
+    _check_secondary_credentials(settings.secondary_provider, credentials)
     for name in _FLAT_FIELDS:
         setattr(row, name, getattr(settings, name))
     row.pause_saturday = settings.pause_rules.saturday
     row.pause_sunday = settings.pause_rules.sunday
     row.night_start = settings.pause_rules.night_start
     row.night_end = settings.pause_rules.night_end
-    row.provider_credentials = _merged_credentials(
-        row.provider_credentials, settings.provider_credentials
-    )
+    row.provider_credentials = credentials
     row.updated_at = now
 
 

@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     longest_send_seconds: int = Field(
         default=1800, ge=60, description="A claim older than this is settled, worker or not"
     )
+    failover_failure_threshold: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failures in a row, each proving the provider took nothing, that open "
+        "its circuit: a clinic's messages then go to its secondary provider",
+    )
+    failover_probe_after_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=3600,
+        description="How long a provider's circuit stays open before one message probes it",
+    )
     private_event_urls: bool | None = Field(
         default=None,
         description="Whether event subscriptions may point into private networks (loopback, "

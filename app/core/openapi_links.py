@@ -9,6 +9,11 @@ TAGS: list[dict[str, str]] = [
         "description": "Appointments pushed by the practice system; their reminders, "
         "confirmations and thank-you messages follow the reminder rules.",
     },
+    {
+        "name": "recalls",
+        "description": "Patients due for recall (`recall_due`) and where each recall stands; "
+        "the recall rule says when they go.",
+    },
     {"name": "messages", "description": "SMS to patients, their guardians or a bare number."},
     {"name": "replies", "description": "SMS received from patients (JA, NEI, STOPP, free text)."},
     {
@@ -90,6 +95,13 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
     "listPatients": {
         "200": {
             "GetPatient": _link("getPatient", "The first patient", patient_no=_first("patient_no"))
+        }
+    },
+    "listRecalls": {
+        "200": {
+            "GetPatient": _link(
+                "getPatient", "The first recall's patient", patient_no=_first("patient_no")
+            )
         }
     },
     "upsertAppointment": {"200": _APPOINTMENT, "201": _APPOINTMENT},

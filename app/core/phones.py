@@ -1,5 +1,6 @@
 """Phone numbers: parsing to E.164 and deciding whether a number can take an SMS."""
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -9,6 +10,10 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 from app.core.errors import InvalidInput
 
 _TEXTABLE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# A short number: 3-6 digits (Norway's are 4-5, the US's 5-6), or with LINK's country
+# prefix ("NO-2333") up to LINK's 8. Longer bare digits are phone numbers.
+SHORT_CODE = re.compile(r"[A-Za-z]{2}-(?P<prefixed>[0-9]{3,8})|(?P<bare>[0-9]{3,6})")
+MAX_ADDRESS_LENGTH = 32
 
 
 class NumberProblem(StrEnum):
@@ -76,3 +81,35 @@ def number_filter(raw: str, country: str, *, field: str) -> str:
         return parse_phone_number(raw, country).e164
     except InvalidPhoneNumber as exc:
         raise InvalidInput.for_field(field, str(exc), exc.problem.value) from exc
+
+
+def short_code(raw: str) -> str | None:
+    """The digits of a short number ("2333", "NO-2333"), or None when it is none."""
+    match = SHORT_CODE.fullmatch(raw.strip())
+    return (match["prefixed"] or match["bare"]) if match else None
+
+
+def _as_e164(text: str, country: str) -> str | None:
+    """E.164 for a number as given, or for bare digits with the `+` Sinch leaves out."""
+    for candidate in (text, f"+{text}" if text.isdigit() else None):
+        if candidate is None:
+            continue
+        try:
+            return parse_phone_number(candidate, country).e164
+        except InvalidPhoneNumber:
+            continue
+    return None
+
+
+def normalize_address(raw: str, country: str) -> str | None:
+    """Our address an inbound SMS came to, as we store it: a short code's digits or an
+    E.164 number; None when it is neither."""
+    text = raw.strip()
+    return short_code(text) or _as_e164(text, country)
+
+
+def normalize_sender(raw: str, country: str) -> str:
+    """Who sent an inbound SMS: E.164 when it is a phone number; else as given (an
+    operator's alphanumeric name), cut to the column."""
+    text = raw.strip()
+    return _as_e164(text, country) or text[:MAX_ADDRESS_LENGTH]

@@ -96,7 +96,8 @@ async def apply_delivery_reports(
             [_update_row(report) for report in winners.values() if report.state is state],
             # Kept although the rows are locked: SQLite takes no row locks.
             where=[or_(delivery.is_(None), *(delivery == old.value for old in replaceable))],
-            values={"delivery": state.value},
+            # A report came after all: the settlement's `no_report` no longer holds.
+            values={"delivery": state.value, "delivery_reason": None},
         )
     changed = list(winners)
     moment = now or max(report.occurred_at for report in reports)

@@ -1,5 +1,6 @@
 """Stored idempotent answers lose an erased patient's personal data."""
 
+import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -21,6 +22,11 @@ def _scrub(value: Any, exact: frozenset[str], contained: tuple[str, ...]) -> Any
     return value
 
 
+def _json_string(value: str, ascii_only: bool) -> str:
+    """As stored JSON holds it: SQLite keeps Python's escapes, PostgreSQL the characters."""
+    return json.dumps(value, ensure_ascii=ascii_only)
+
+
 async def erase_idempotent_answers(
     session: AsyncSession,
     *,
@@ -28,12 +34,16 @@ async def erase_idempotent_answers(
     markers: Iterable[str],
     exact: Iterable[str],
     contained: Iterable[str],
+    whole: Iterable[str] = (),
 ) -> int:
     """Blank every string in this clinic's stored answers that equals one of `exact` or
     contains one of `contained`, in the answers that mention one of `markers` (message ids,
-    numbers, names: unique enough to find the records without false hits). The records stay,
-    so a retried request is still answered, not run a second time."""
-    needles = [marker for marker in {*markers, *contained} if marker]
+    numbers, names: unique enough to find the records without false hits) or hold one of
+    `whole` as a whole JSON string (a patient number, too short to look for as a part: a
+    skipped bulk outcome names the patient by it alone). The records stay, so a retried
+    request is still answered, not run a second time."""
+    quoted = {_json_string(value, ascii_only) for value in whole for ascii_only in (True, False)}
+    needles = [marker for marker in {*markers, *contained, *quoted} if marker]
     if not needles:
         return 0
     body_text = cast(col(IdempotencyRecord.response_body), String)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -41,10 +41,8 @@ async def webhook_secrets(
     return dict(rows.all())
 
 
-async def claim_due(
-    session: AsyncSession, *, now: datetime, limit: int, worker_id: str
-) -> tuple[list[ClaimedMessage], dict[uuid.UUID, ClinicSettings]]:
-    """Mark up to `limit` due messages `sending` in one statement; give back paused ones."""
+def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
+    """Marks up to `limit` due messages `sending` and answers them."""
     # A materialized CTE runs the locking SELECT once; an IN (subquery … LIMIT) may be
     # re-run by PostgreSQL and, with SKIP LOCKED, claim more rows than the limit.
     due = (
@@ -63,9 +61,11 @@ async def claim_due(
         .cte("due")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
-    claim = (
+    return (
         update(message_table)
-        .where(_message.id == due.c.id, _message.status == MessageStatus.PENDING)
+        # The CTE locked its rows as pending: no status test here, which would lead the
+        # planner to read every pending row (the partial index) instead of the claimed ids.
+        .where(_message.id == due.c.id)
         .values(
             status=MessageStatus.SENDING,
             claimed_at=now,
@@ -85,9 +85,17 @@ async def claim_due(
             _message.allow_reply,
             _message.expires_at,
             _message.attempts,
+            _message.type,
         )
     )
-    claimed = [ClaimedMessage(*row) for row in await session.execute(claim)]
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int, worker_id: str
+) -> tuple[list[ClaimedMessage], dict[uuid.UUID, ClinicSettings]]:
+    """Mark up to `limit` due messages `sending` in one statement; give back paused ones."""
+    rows = await session.execute(claim_statement(now, limit, worker_id))
+    claimed = [ClaimedMessage(*row) for row in rows]
     claimed = await _drop_stale_numbers(session, claimed, now)
     if not claimed:
         return [], {}
@@ -130,7 +138,7 @@ async def _drop_stale_numbers(
                 "failure_detail": None,
             }
         )
-    await record(session, outcome, provider_name=None, now=now)
+    await record(session, outcome, now=now)
     return [message for message in claimed if message.id not in stale]
 
 
@@ -146,4 +154,4 @@ async def _give_back_paused(
     for message in claimed:
         if message.clinic_id in paused:
             plan_later(outcome, message, settings[message.clinic_id], now, now, undo_attempt=True)
-    await record(session, outcome, provider_name=None, now=now)
+    await record(session, outcome, now=now)

@@ -1,5 +1,6 @@
 """Composing messages: the text source, timing, merge values, rendering and rows."""
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,18 +16,15 @@ from app.appointments.models import Appointment, AppointmentStatus, Confirmation
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
 from app.core.errors import Conflict, InvalidInput
-from app.core.phones import (
-    format_for_display,
-)
+from app.core.phones import format_for_display
 from app.messages.models import MessageStatus, RecipientRole
-from app.messages.recipients import Recipient
-from app.messages.schemas import (
-    MessageContent,
-)
+from app.messages.recipients import CONSENT_REQUIRED_TYPES, Recipient
+from app.messages.schemas import MessageContent
 from app.messages.window import Expired, SendKind, compute_send_time
 from app.patients.models import PatientView
 from app.replies.keywords import keyword_values
-from app.sms.service import money
+from app.sms.service import cannot_carry, encode_for, money, unsupported_characters_refusal
+from app.sms.smart_encoding import EncodedText
 from app.sms.text import TextAnalysis
 from app.templates import service as templates_service
 from app.templates.asking import without_asking
@@ -34,6 +32,8 @@ from app.templates.defaults import TemplateType
 from app.templates.merge import KNOWN_FIELDS, ParsedTemplate, TemplateSyntaxError, parse
 
 FREE_TEXT_TYPE = "free_text"
+# The merge fields that are the patient's name: a text with one is rendered again on a rename.
+NAME_FIELDS = frozenset({"Fornavn", "Etternavn"})
 DEFAULT_VALIDITY = timedelta(hours=24)
 LONGEST_SCHEDULE = timedelta(days=365)
 # Tied to an upcoming appointment: when paused, these move earlier rather than later.
@@ -76,6 +76,28 @@ async def _template_source(
     )
     allow_reply = template.allow_reply if request.allow_reply is None else request.allow_reply
     return request.template_type.value, template.text, allow_reply
+
+
+def _answerable(
+    message_type: str, allow_reply: bool, request: MessageContent, settings: ClinicSettings
+) -> bool:
+    """Marketing and offers go from the reply number, where the patient can answer STOPP."""
+    if message_type not in CONSENT_REQUIRED_TYPES:
+        return allow_reply
+    if request.allow_reply is False:
+        raise InvalidInput.for_field(
+            "allow_reply",
+            "marketing and offers must be answerable with STOPP: they always allow replies",
+            "must_allow_reply",
+        )
+    if not settings.reply_number:
+        raise InvalidInput.for_field(
+            "reply_number",
+            "marketing and offers go from the clinic's reply number, where STOPP can be "
+            "answered; this clinic has none (set reply_number in /v1/settings)",
+            "missing_reply_number",
+        )
+    return True
 
 
 def _check_merge_values(request: MessageContent) -> None:
@@ -131,6 +153,7 @@ async def resolve_content(
     message_type, template_text, allow_reply = await _template_source(
         session, clinic_id, request, now
     )
+    allow_reply = _answerable(message_type, allow_reply, request, settings)
     try:
         template = parse(template_text)
     except TemplateSyntaxError as exc:
@@ -271,12 +294,57 @@ def over_the_cap(analysis: TextAnalysis, settings: ClinicSettings) -> InvalidInp
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    encoded: EncodedText
+    """The text as it will be sent, and its analysis."""
+    uncarriable: tuple[str, ...]
+    """Characters of it the clinic's provider cannot carry."""
+
+
+def outgoing(text: str, settings: ClinicSettings) -> Outgoing:
+    """A rendered text as the clinic sends it: smart-encoded, checked against its provider."""
+    encoded = encode_for(text, settings)
+    return Outgoing(encoded, cannot_carry(encoded.text, settings))
+
+
+def shared_source_of(characters: tuple[str, ...], content: Content) -> str | None:
+    """The request field every recipient's text takes `characters` from, if one does:
+    the text or template, a merge value, or the practitioner (else a patient's name)."""
+    template_field = "text" if content.request.text is not None else "template_type"
+    sources = [(template_field, content.template.text)]
+    values = content.request.merge_values
+    sources += [(f"merge_values.{key}", value) for key, value in values.items()]
+    sources.append(("practitioner", content.request.practitioner or ""))
+    for field, text in sources:
+        if any(char in text for char in characters):
+            return field
+    return None
+
+
+def uncarriable(
+    characters: tuple[str, ...], content: Content, settings: ClinicSettings
+) -> InvalidInput:
+    """The 422 for a text the clinic's provider cannot carry, naming the field it came from."""
+    field = shared_source_of(characters, content) or "patient_no"
+    return unsupported_characters_refusal(field, characters, settings)
+
+
 MessageRow = dict[str, Any]
 
 
 @lru_cache(maxsize=256)
-def _cost(segments: int, price_per_segment: Decimal) -> Decimal:
+def cost_of(segments: int, price_per_segment: Decimal) -> Decimal:
     return money(segments * Decimal(price_per_segment))
+
+
+def text_source(content: Content, settings: ClinicSettings) -> str | None:
+    """What a rename renders the text again from: the template and the merge values that
+    are not the patient's own, kept only where the text holds the patient's name."""
+    if not content.template.fields & NAME_FIELDS:
+        return None
+    values = shared_merge_values(content, settings)
+    return json.dumps({"template": content.template.text, "values": values}, ensure_ascii=False)
 
 
 def shared_columns(
@@ -298,6 +366,7 @@ def shared_columns(
         "expires_at": content.expires_at,
         "attempts": 0,
         "created_at": now,
+        "text_source": text_source(content, settings),
     }
 
 
@@ -320,7 +389,9 @@ def new_message_row(
         "recipient_name": recipient.name,
         "to_number": recipient.number,
         "text": text,
+        # Only a patient's texts are rendered again; a bare number has no name to change.
+        "text_source": shared["text_source"] if patient else None,
         "encoding": analysis.encoding.value,
         "segments": analysis.segments,
-        "cost": _cost(analysis.segments, price_per_segment),
+        "cost": cost_of(analysis.segments, price_per_segment),
     }

@@ -4,6 +4,8 @@ At most once (DESIGN §10): a message is committed as `sending` before any provi
 no transaction is open during the call, and only failures that prove nothing was accepted
 put it back to `pending`. A timeout after the request went out, or a worker that died
 with the message in `sending`, ends as sent with delivery `unknown`, never a second send.
+A clinic with a secondary provider has it take what the primary provably did not
+(`app.failover`); each message records the provider that took it.
 """
 
 import asyncio
@@ -20,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
 from app.core.jobs import PendingJob, take_pending_jobs
+from app.failover.circuit import CircuitPolicy
+from app.failover.route import Failover, Path, SendThrough, choose_paths
 from app.messages.claim import claim_due, webhook_secrets
+from app.messages.recipients import CONSENT_REQUIRED_TYPES
 from app.messages.record import ClaimedMessage, outcome_of, record_with_retry
 from app.messages.window import stretch_end
 from app.providers.base import (
@@ -56,12 +61,24 @@ class DispatchStats:
 
 ProviderBuilder = Callable[[ClinicSettings, str], SmsProvider]
 """Builds the adapter for a clinic from its settings and its webhook secret."""
+SecondaryBuilder = Callable[[ClinicSettings, str], SmsProvider | None]
+"""Likewise for the clinic's secondary provider; None when it has none ready."""
+
+
+def no_secondary(_settings: ClinicSettings, _webhook_secret: str) -> None:
+    return None
 
 
 def _outbound(
     message: ClaimedMessage, settings: ClinicSettings, pause_begins: datetime
 ) -> OutboundSms | Failed:
-    sender = sender_for(settings, message.allow_reply)
+    marketing = message.type in CONSENT_REQUIRED_TYPES
+    if marketing and not settings.reply_number:
+        return Failed(
+            FailureKind.PERMANENT,
+            "marketing and offers go only from the reply number; none is configured",
+        )
+    sender = sender_for(settings, message.allow_reply or marketing)
     if sender is None:
         return Failed(FailureKind.PERMANENT, "no sender name or reply number is configured")
     return OutboundSms(
@@ -115,6 +132,13 @@ async def _send_chunk(
     return [results.get(index) or next(remaining) for index in range(len(chunk))]
 
 
+def _through(settings: ClinicSettings, now: Callable[[], datetime]) -> SendThrough:
+    async def send(provider: SmsProvider, messages: Sequence[ClaimedMessage]) -> list[SendResult]:
+        return await _send_for_clinic(provider, messages, settings, now)
+
+    return send
+
+
 async def dispatch_batch(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
@@ -123,35 +147,55 @@ async def dispatch_batch(
     limit: int,
     after_commit: Callable[[list[PendingJob]], Awaitable[None]],
     worker_id: str,
+    secondary_for: SecondaryBuilder = no_secondary,
+    circuit_policy: CircuitPolicy = CircuitPolicy(),
 ) -> DispatchStats:
-    """Claim one batch, send it, record it. Answers what happened."""
+    """Claim one batch, send it (failing over where that is safe), record it."""
     async with sessionmaker() as session, session.begin():
         claimed, settings = await claim_due(session, now=now(), limit=limit, worker_id=worker_id)
-        secrets = await webhook_secrets(session, set(settings))
+        by_clinic: dict[uuid.UUID, list[ClaimedMessage]] = defaultdict(list)
+        for message in claimed:
+            by_clinic[message.clinic_id].append(message)
+        secrets = await webhook_secrets(session, set(by_clinic))
+        failovers = {
+            clinic_id: Failover(
+                sessionmaker,
+                _through(settings[clinic_id], now),
+                provider_for(settings[clinic_id], secrets[clinic_id]),
+                secondary_for(settings[clinic_id], secrets[clinic_id]),
+            )
+            for clinic_id in by_clinic
+        }
+        primaries = {
+            clinic_id: settings[clinic_id].provider
+            for clinic_id, failover in failovers.items()
+            if failover.has_secondary
+        }
+        paths = await choose_paths(session, primaries, now=now(), policy=circuit_policy)
         jobs = take_pending_jobs(session)
     await after_commit(jobs)
     stats = DispatchStats(claimed=len(claimed))
     if not claimed:
         return stats
-    by_clinic: dict[uuid.UUID, list[ClaimedMessage]] = defaultdict(list)
-    for message in claimed:
-        by_clinic[message.clinic_id].append(message)
-    providers = {
-        clinic_id: provider_for(settings[clinic_id], secrets[clinic_id]) for clinic_id in by_clinic
-    }
-    results = await asyncio.gather(
+    sends = await asyncio.gather(
         *(
-            _send_for_clinic(providers[clinic_id], messages, settings[clinic_id], now)
+            failovers[clinic_id].send(messages, paths.get(clinic_id, Path.PRIMARY))
             for clinic_id, messages in by_clinic.items()
         )
     )
     finished = now()
     outcomes = {
-        clinic_id: outcome_of(messages, clinic_results, settings[clinic_id], finished)
-        for (clinic_id, messages), clinic_results in zip(by_clinic.items(), results, strict=True)
+        clinic_id: outcome_of(messages, sent.results, settings[clinic_id], finished, sent.sent_by)
+        for (clinic_id, messages), sent in zip(by_clinic.items(), sends, strict=True)
     }
-    names = {clinic_id: provider.name for clinic_id, provider in providers.items()}
-    jobs = await record_with_retry(sessionmaker, outcomes, names, finished)
+    health = [
+        report
+        for clinic_id, sent in zip(by_clinic, sends, strict=True)
+        for report in sent.health(clinic_id)
+    ]
+    jobs = await record_with_retry(
+        sessionmaker, outcomes, finished, health=health, policy=circuit_policy
+    )
     await after_commit(jobs)
     for outcome in outcomes.values():
         stats.accepted += len(outcome.accepted)

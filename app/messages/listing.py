@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clinic_settings.service import get_clinic_settings
@@ -113,16 +113,22 @@ def _filtered(statement: Select[Message], filters: MessageFilters, country: str)
     if filters.appointment_id:
         statement = statement.where(table.appointment_id == filters.appointment_id)
     if filters.q:
-        needle = filters.q.lower()
-        statement = statement.where(
-            or_(
-                *(
-                    func.lower(column).contains(needle, autoescape=True)
-                    for column in (table.text, table.recipient_name, table.patient_name)
-                )
-            )
-        )
+        statement = statement.where(searched().contains(filters.q.lower(), autoescape=True))
     return statement
+
+
+def searched() -> ColumnElement[str]:
+    """What free text is looked for in. PostgreSQL's trigram index holds this very
+    expression (migration 0021), constants included: they are literals, not parameters,
+    or the planner could not match the index."""
+    table = message_table.c
+    empty: ColumnElement[str] = literal_column("''")
+    space: ColumnElement[str] = literal_column("' '")
+    name, recipient, text = (
+        func.coalesce(column, empty)
+        for column in (table.patient_name, table.recipient_name, table.text)
+    )
+    return func.lower(name.concat(space).concat(recipient).concat(space).concat(text))
 
 
 async def list_messages(

@@ -36,6 +36,11 @@ class DeliveryState(StrEnum):
     UNKNOWN = "unknown"
 
 
+class DeliveryReason(StrEnum):
+    # No report came within the provider's window, and no status lookup settled it.
+    NO_REPORT = "no_report"
+
+
 class FailureReason(StrEnum):
     EXPIRED = "expired"
     PROVIDER_REJECTED = "provider_rejected"
@@ -43,6 +48,8 @@ class FailureReason(StrEnum):
     INVALID_NUMBER = "invalid_number"
     # Addressed to a number the patient no longer has: a change raced its making or claim.
     NUMBER_CHANGED = "number_changed"
+    # Rendered again (the patient was renamed), the text is over the clinic's max_segments.
+    TOO_LONG = "too_long"
 
 
 class RecipientRole(StrEnum):
@@ -61,17 +68,37 @@ class Message(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # The sweep expires overdue pending messages by this (migration 0021).
+        Index(
+            "ix_message_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index(
             "ix_message_sending",
             "claimed_at",
             postgresql_where=text("status = 'sending'"),
             sqlite_where=text("status = 'sending'"),
         ),
+        # Sent messages still waiting for a final report: reconciliation's work list.
+        Index(
+            "ix_message_awaiting_report",
+            "sent_at",
+            postgresql_where=text("delivery = 'accepted'"),
+            sqlite_where=text("delivery = 'accepted'"),
+        ),
         Index("ix_message_clinic_created", "clinic_id", "created_at", "id"),
         Index("ix_message_clinic_sent", "clinic_id", "sent_at"),
         Index("ix_message_clinic_appointment", "clinic_id", "appointment_id"),
         Index("ix_message_clinic_patient", "clinic_id", "patient_id"),
-        Index("ix_message_clinic_number", "clinic_id", "to_number"),
+        # The list's filters, each in the list's order (migration 0021); on PostgreSQL a
+        # trigram index serves the free-text search too (app/messages/listing.py).
+        Index("ix_message_clinic_number", "clinic_id", "to_number", "created_at", "id"),
+        Index("ix_message_clinic_status", "clinic_id", "status", "created_at", "id"),
+        Index("ix_message_clinic_type", "clinic_id", "type", "created_at", "id"),
+        Index("ix_message_clinic_patient_no", "clinic_id", "patient_no", "created_at", "id"),
+        Index("ix_message_clinic_practitioner", "clinic_id", "practitioner", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -92,6 +119,9 @@ class Message(SQLModel, table=True):
     practitioner: str | None = Field(default=None, max_length=100)
     allow_reply: bool = False
     text: str | None = None
+    # The template and merge values (JSON) the text was made from, kept where it holds the
+    # patient's name: a renamed patient's pending texts are rendered again from it.
+    text_source: str | None = None
     encoding: str = Field(max_length=5)
     segments: int
     cost: Decimal = Field(sa_type=Numeric(12, 4))
@@ -100,6 +130,10 @@ class Message(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, max_length=30)
     failure_detail: str | None = Field(default=None, max_length=300)
     delivery: str | None = Field(default=None, max_length=12)
+    # Why the delivery is what it is when no report said so (`no_report`).
+    delivery_reason: str | None = Field(default=None, max_length=20)
+    # When reconciliation last asked the provider for this message's status.
+    report_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     send_kind: str = Field(max_length=10)
     send_after: datetime = Field(sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)

@@ -8,26 +8,25 @@ is one statement however many there are.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.events.messages import record_message_status_events
-from app.messages.models import FailureReason, MessageStatus, RecipientRole, message_table
-from app.messages.recipients import CONSENT_REQUIRED_TYPES, Recipient, skip_reason
+from app.messages.ending import end_pending
+from app.messages.models import MessageStatus, RecipientRole, message_table
+from app.messages.recipients import CONSENT_REQUIRED_TYPES, Recipient, numbers_of, skip_reason
+from app.optouts.service import blocked_numbers
 from app.patients.models import PatientView
 from app.templates.defaults import TemplateType
 
 _message = message_table.c
 _CONSENT_TYPES = [kind.value for kind in CONSENT_REQUIRED_TYPES]
-# The reasons a message can no longer go as it is: it fails. Any other reason is the
-# patient's or the clinic's choice: the message is cancelled.
-_FAILING = frozenset({FailureReason.INVALID_NUMBER.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +38,8 @@ class Person:
     number: str | None
     number_problem: str | None
     wants_sms: bool
+    # The patient's, for guardians too: marketing to a guardian follows the patient's consent.
+    marketing_consent: bool
 
     def recipient(self) -> Recipient:
         return Recipient(self.role, self.name, self.number, self.number_problem, self.wants_sms)
@@ -51,17 +52,25 @@ def people_of(patient: PatientView) -> list[Person]:
         patient.mobile,
         patient.mobile_problem,
         patient.wants_sms,
+        patient.marketing_consent,
     )
-    return [patient_person, *(_guardian(guardian) for guardian in patient.guardians)]
+    guardians = [_guardian(guardian, patient.marketing_consent) for guardian in patient.guardians]
+    return [patient_person, *guardians]
 
 
-def _guardian(guardian: dict[str, Any]) -> Person:
+def addressing(people: Sequence[Person]) -> list[Person]:
+    """What decides where and whether messages go: a new name alone changes neither."""
+    return [replace(person, name=None) for person in people]
+
+
+def _guardian(guardian: dict[str, Any], marketing_consent: bool) -> Person:
     return Person(
         RecipientRole.GUARDIAN,
         guardian.get("name"),
         guardian.get("mobile"),
         guardian.get("mobile_problem"),
         bool(guardian.get("wants_sms")),
+        marketing_consent,
     )
 
 
@@ -80,7 +89,11 @@ def _counterpart(before: Person, after: Sequence[Person]) -> Person | None:
 
 
 def _reason(
-    person: Person, patient: PatientView, message_type: str, policy: ReminderPolicy
+    person: Person,
+    patient: PatientView,
+    message_type: str,
+    policy: ReminderPolicy,
+    blocked: frozenset[str],
 ) -> str | None:
     reason = skip_reason(
         person.recipient(),
@@ -88,6 +101,7 @@ def _reason(
         message_type=message_type,
         policy=policy,
         automatic=False,
+        blocked=blocked,
     )
     if reason is None and person.role is RecipientRole.GUARDIAN and not person.wants_sms:
         return "no_consent"  # guardians only ever get SMS they asked for
@@ -107,6 +121,7 @@ async def follow_patient(
     """Re-address, cancel or fail the pending messages of every person of the patient."""
     after = people_of(patient)
     policy = ReminderPolicy(settings.reminder_policy)
+    blocked = await blocked_numbers(session, clinic_id=clinic_id, numbers=numbers_of(patient))
     ended: list[uuid.UUID] = []
     for old in before:
         if old.number is None:
@@ -120,7 +135,7 @@ async def follow_patient(
         ]
         new = _counterpart(old, after)
         if new is None:  # the guardian is no longer the patient's
-            ended += await _end(session, mine, "no_mobile", now)
+            ended += await end_pending(session, mine, "no_mobile", now)
             continue
         if new.number is not None and new.number_problem is None and new.number != old.number:
             await session.execute(
@@ -130,30 +145,12 @@ async def follow_patient(
                 .execution_options(synchronize_session=False)
             )
             mine[3] = _message.to_number == new.number
-        marketing = _reason(new, patient, TemplateType.MARKETING.value, policy)
-        service = _reason(new, patient, TemplateType.REMINDER_1.value, policy)
+        marketing = _reason(new, patient, TemplateType.MARKETING.value, policy, blocked)
+        service = _reason(new, patient, TemplateType.REMINDER_1.value, policy, blocked)
         if marketing is not None:
-            ended += await _end(session, [*mine, _message.type.in_(_CONSENT_TYPES)], marketing, now)
+            consent_typed = [*mine, _message.type.in_(_CONSENT_TYPES)]
+            ended += await end_pending(session, consent_typed, marketing, now)
         if service is not None:
-            ended += await _end(
-                session, [*mine, _message.type.not_in(_CONSENT_TYPES)], service, now
-            )
+            service_typed = [*mine, _message.type.not_in(_CONSENT_TYPES)]
+            ended += await end_pending(session, service_typed, service, now)
     await record_message_status_events(session, ended, now=now)
-
-
-async def _end(
-    session: AsyncSession, where: Sequence[ColumnElement[bool]], reason: str, now: datetime
-) -> list[uuid.UUID]:
-    """Cancel (or, when it cannot go as it is, fail) these messages, with the reason."""
-    if reason in _FAILING:
-        values: dict[str, Any] = {"status": MessageStatus.FAILED, "failed_at": now}
-    else:
-        values = {"status": MessageStatus.CANCELLED, "cancelled_at": now}
-    result = await session.execute(
-        update(message_table)
-        .where(*where)
-        .values(failure_reason=reason, **values)
-        .returning(_message.id)
-        .execution_options(synchronize_session=False)
-    )
-    return list(result.scalars())

@@ -1,5 +1,6 @@
 """Who gets a message: the patient, their guardians, or a bare number, and who is skipped."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +56,16 @@ def skip_reason(
     message_type: str,
     policy: ReminderPolicy,
     automatic: bool,
+    blocked: Collection[str] = frozenset(),
 ) -> SkipReason | None:
+    """Why this recipient gets no SMS of this type, or None; `blocked` are the numbers
+    that answered STOPP."""
     if recipient.number is None:
         return "no_mobile"
     if recipient.number_problem is not None:
         return "invalid_number"
     if message_type in CONSENT_REQUIRED_TYPES:
-        if patient.opted_out_at is not None:
+        if patient.opted_out_at is not None or recipient.number in blocked:
             return "opted_out"
         return None if patient.marketing_consent else "no_marketing_consent"
     if automatic and policy is ReminderPolicy.NONE:
@@ -78,6 +82,7 @@ def patient_recipients(
     policy: ReminderPolicy,
     include_guardians: bool,
     automatic: bool = False,
+    blocked: Collection[str] = frozenset(),
 ) -> tuple[list[Recipient], list[Skipped]]:
     """The patient and (when asked) guardians with consent, split into textable and skipped."""
     candidates = [_patient_recipient(patient)]
@@ -92,6 +97,7 @@ def patient_recipients(
             message_type=message_type,
             policy=policy,
             automatic=automatic,
+            blocked=blocked,
         )
         if reason is None and recipient.role is RecipientRole.GUARDIAN and not recipient.wants_sms:
             reason = "no_consent"
@@ -102,3 +108,8 @@ def patient_recipients(
         else:
             skipped.append(Skipped(recipient, reason))
     return chosen, skipped
+
+
+def numbers_of(patient: PatientView) -> list[str | None]:
+    """Every number the patient's messages may go to: their own and their guardians'."""
+    return [patient.mobile, *(guardian.get("mobile") for guardian in patient.guardians)]

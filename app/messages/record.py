@@ -19,11 +19,14 @@ from app.clinic_settings.service import send_window_rules
 from app.core.db import bulk_update
 from app.core.jobs import PendingJob, enqueue_after_commit, take_pending_jobs
 from app.events.messages import record_message_status_events
+from app.failover.circuit import CircuitPolicy
+from app.failover.store import ProviderHealth, record_health
 from app.messages.models import DeliveryState, FailureReason, MessageStatus, message_table
 from app.messages.wakeups import dispatch_job
 from app.messages.window import SendKind, SendTime, compute_send_time
 from app.providers.base import (
     EXPIRED_CODE,
+    NOT_TRIED_CODE,
     OUT_OF_TIME_CODE,
     PAUSED_CODE,
     Accepted,
@@ -55,6 +58,7 @@ class ClaimedMessage:
     allow_reply: bool
     expires_at: datetime
     attempts: int
+    type: str
 
 
 @dataclass
@@ -112,16 +116,24 @@ def classify(
     result: SendResult,
     settings: ClinicSettings,
     now: datetime,
+    provider: str,
 ) -> None:
+    """`provider` gave the result: the one that took the message, or may have."""
     if isinstance(result, Accepted):
         outcome.accepted.append(
-            {"id": message.id, "provider_message_id": result.provider_message_id}
+            {
+                "id": message.id,
+                "provider_message_id": result.provider_message_id,
+                "provider": provider,
+            }
         )
     elif result.kind is FailureKind.UNKNOWN_OUTCOME:
-        outcome.unknown.append({"id": message.id, "failure_detail": result.reason})
+        outcome.unknown.append(
+            {"id": message.id, "failure_detail": result.reason, "provider": provider}
+        )
     elif result.code == PAUSED_CODE:
         plan_later(outcome, message, settings, now, now, undo_attempt=True)
-    elif result.code == OUT_OF_TIME_CODE:  # never tried: back off, but not an attempt
+    elif result.code in (OUT_OF_TIME_CODE, NOT_TRIED_CODE):  # never tried: not an attempt
         plan_later(outcome, message, settings, now + RETRY_DELAYS[0], now, undo_attempt=True)
     elif result.kind is FailureKind.PERMANENT:
         reason = (
@@ -141,12 +153,10 @@ def classify(
         plan_later(outcome, message, settings, now + delay, now, detail=result.reason)
 
 
-async def record(
-    session: AsyncSession, outcome: Outcome, *, provider_name: str | None, now: datetime
-) -> None:
+async def record(session: AsyncSession, outcome: Outcome, *, now: datetime) -> None:
     """One statement per kind of result for the whole batch, each guarded by `sending`."""
     sending = [_message.status == MessageStatus.SENDING]
-    sent = {"status": MessageStatus.SENT, "sent_at": now, "provider": provider_name}
+    sent = {"status": MessageStatus.SENT, "sent_at": now}
     await bulk_update(
         session,
         message_table,
@@ -206,10 +216,11 @@ def outcome_of(
     results: Sequence[SendResult],
     settings: ClinicSettings,
     now: datetime,
+    providers: Sequence[str],
 ) -> Outcome:
     outcome = Outcome()
-    for message, result in zip(messages, results, strict=True):
-        classify(outcome, message, result, settings, now)
+    for message, result, provider in zip(messages, results, providers, strict=True):
+        classify(outcome, message, result, settings, now, provider)
     return outcome
 
 
@@ -219,18 +230,21 @@ RECORD_ATTEMPTS = 3
 async def record_with_retry(
     sessionmaker: async_sessionmaker[AsyncSession],
     outcomes: dict[uuid.UUID, Outcome],
-    provider_names: dict[uuid.UUID, str],
     now: datetime,
+    *,
+    health: Sequence[ProviderHealth] = (),
+    policy: CircuitPolicy = CircuitPolicy(),
 ) -> list[PendingJob]:
     """The results must land: a lost record leaves sent messages to be settled as unknown.
     Any database error (a locked SQLite file; on PostgreSQL a deadlock, a serialization
     failure or a dropped connection, which asyncpg reports as plain DBAPIError) gets two
-    more tries."""
+    more tries. The providers' circuits change in the same transaction."""
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
             async with sessionmaker() as session, session.begin():
-                for clinic_id, outcome in outcomes.items():
-                    await record(session, outcome, provider_name=provider_names[clinic_id], now=now)
+                for outcome in outcomes.values():
+                    await record(session, outcome, now=now)
+                await record_health(session, health, policy=policy, now=now)
                 return take_pending_jobs(session)
         except DBAPIError:
             if attempt == RECORD_ATTEMPTS:

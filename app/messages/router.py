@@ -21,6 +21,20 @@ from app.messages.schemas import (
     SkippedRecipient,
 )
 
+_UNCARRIABLE = (
+    "characters the clinic's provider cannot carry (`unsupported_characters`, e.g. emoji on "
+    "LINK; the problem lists them in `characters`, with `provider`)"
+)
+UNSENDABLE = (
+    "Invalid input: the problem's `errors` name each field and why. Among them a text over "
+    f"the clinic's `max_segments` (`too_many_segments`, with the figures), and {_UNCARRIABLE}"
+)
+UNSENDABLE_TO_ALL = (
+    "Invalid input: the problem's `errors` name each field and why. Among them "
+    f"{_UNCARRIABLE} in the text or a value every patient's message shares; a patient whose "
+    "name holds them is skipped instead"
+)
+
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
 IdempotencyKey = Annotated[
@@ -41,7 +55,8 @@ IdempotencyKey = Annotated[
         409: {
             "description": "SMS is switched off, the appointment is cancelled or has started, "
             "or a request with this Idempotency-Key is still being handled"
-        }
+        },
+        422: {"description": UNSENDABLE},
     },
 )
 async def create_message(
@@ -89,7 +104,8 @@ async def create_message(
         409: {
             "description": "SMS is switched off, or a request with this Idempotency-Key is "
             "still being handled"
-        }
+        },
+        422: {"description": UNSENDABLE_TO_ALL},
     },
 )
 async def create_bulk(

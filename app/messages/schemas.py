@@ -23,6 +23,7 @@ SkipReason = Literal[
     "duplicate",
     "unknown_patient",
     "too_long",
+    "unsupported_characters",
 ]
 
 
@@ -108,6 +109,8 @@ class MessagePublic(BaseModel):
                     "failure_reason": None,
                     "failure_detail": None,
                     "delivery": "delivered",
+                    "delivery_reason": None,
+                    "provider": "linkmobility",
                     "created_at": "2026-12-01T13:05:12Z",
                     "send_after": "2026-12-02T08:00:00Z",
                     "scheduled_for": "2026-12-02T08:00:00Z",
@@ -148,6 +151,14 @@ class MessagePublic(BaseModel):
     )
     failure_detail: str | None
     delivery: str | None
+    delivery_reason: str | None = Field(
+        description="`no_report`: no report came in the provider's window, so the delivery "
+        "was settled `unknown`"
+    )
+    provider: str | None = Field(
+        description="The provider that took it, or was last asked to (after a failover, "
+        "the secondary); null before it was first handed to one"
+    )
     created_at: datetime
     send_after: datetime
     scheduled_for: datetime | None = Field(
@@ -183,6 +194,8 @@ class MessagePublic(BaseModel):
             failure_reason=message.failure_reason,
             failure_detail=message.failure_detail,
             delivery=message.delivery,
+            delivery_reason=message.delivery_reason,
+            provider=message.provider,
             created_at=message.created_at,
             send_after=message.send_after,
             scheduled_for=message.next_attempt_at if status is MessageStatus.PENDING else None,

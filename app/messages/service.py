@@ -21,17 +21,27 @@ from app.core.phones import (
 from app.messages.compose import (
     Content,
     MessageRow,
+    Outgoing,
     merge_values,
     new_message_row,
+    outgoing,
     over_the_cap,
     render,
     resolve_content,
     shared_columns,
     shared_merge_values,
+    shared_source_of,
+    uncarriable,
     with_patient,
 )
 from app.messages.models import Message, MessageStatus, RecipientRole, message_table
-from app.messages.recipients import Recipient, Skipped, patient_recipients
+from app.messages.recipients import (
+    CONSENT_REQUIRED_TYPES,
+    Recipient,
+    Skipped,
+    numbers_of,
+    patient_recipients,
+)
 from app.messages.schemas import (
     BulkMessageCreate,
     BulkOutcome,
@@ -41,9 +51,9 @@ from app.messages.schemas import (
     SkipReason,
 )
 from app.messages.wakeups import dispatch_job
+from app.optouts.service import blocked_numbers
 from app.patients import service as patients_service
 from app.patients.models import Patient, PatientView
-from app.sms.text import TextAnalysis, analyze
 
 
 async def store_messages(
@@ -83,6 +93,10 @@ async def create_message(
     skipped: list[Skipped] = []
     if request.to is not None:
         recipients = [_bare_number_recipient(request.to, settings.country)]
+        if await _blocked(session, clinic_id, content, [recipients[0].number]):
+            raise InvalidInput.for_field(
+                "to", "this number answered STOPP: no marketing or offers go to it", "opted_out"
+            )
     else:
         assert request.patient_no is not None
         patient = await _patient_for_request(session, clinic_id, request.patient_no)
@@ -92,6 +106,7 @@ async def create_message(
             message_type=content.type,
             policy=ReminderPolicy(settings.reminder_policy),
             include_guardians=_include_guardians(request, settings),
+            blocked=await _blocked(session, clinic_id, content, numbers_of(patient)),
         )
         if not recipients:
             reasons = ", ".join(sorted({skip.reason for skip in skipped}))
@@ -101,8 +116,12 @@ async def create_message(
     shared = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
     rows: list[MessageRow] = []
     for recipient in recipients:  # a guardian's copy reads differently ([Mottaker], [du])
-        text = render(content, merge_values(content, settings, patient, recipient))
-        analysis = analyze(text)
+        sent = outgoing(
+            render(content, merge_values(content, settings, patient, recipient)), settings
+        )
+        if sent.uncarriable:
+            raise uncarriable(sent.uncarriable, content, settings)
+        analysis = sent.encoded.analysis
         if analysis.segments > settings.max_segments:
             raise over_the_cap(analysis, settings)
         rows.append(
@@ -110,7 +129,7 @@ async def create_message(
                 shared,
                 recipient=recipient,
                 patient=patient,
-                text=text,
+                text=sent.encoded.text,
                 analysis=analysis,
                 price_per_segment=settings.price_per_segment,
             )
@@ -144,6 +163,15 @@ def _check_appointment_patient(content: Content, patient_ids: Sequence[uuid.UUID
         )
 
 
+async def _blocked(
+    session: AsyncSession, clinic_id: uuid.UUID, content: Content, numbers: Sequence[str | None]
+) -> frozenset[str]:
+    """The numbers that answered STOPP, where this type of message cares."""
+    if content.type not in CONSENT_REQUIRED_TYPES:
+        return frozenset()
+    return await blocked_numbers(session, clinic_id=clinic_id, numbers=numbers)
+
+
 def _include_guardians(request: MessageContent, settings: ClinicSettings) -> bool:
     if request.include_guardians is None:
         return settings.include_guardians
@@ -168,9 +196,11 @@ async def create_bulk(
     _check_appointment_patient(content, [patient.id for patient in patients.values()])
     policy = ReminderPolicy(settings.reminder_policy)
     include_guardians = _include_guardians(request, settings)
+    every_number = [number for patient in patients.values() for number in numbers_of(patient)]
+    blocked = await _blocked(session, clinic_id, content, every_number)
     shared_values = shared_merge_values(content, settings)
     shared_row = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
-    analyses: dict[str, TextAnalysis] = {}
+    prepared: dict[str, Outgoing] = {}
     outcomes: list[BulkOutcome] = []
     rows: list[MessageRow] = []
     seen: set[str] = set()
@@ -184,7 +214,11 @@ async def create_bulk(
             outcomes.append(_skipped_outcome(patient_no, "unknown_patient"))
             continue
         recipients, skipped = patient_recipients(
-            patient, message_type=content.type, policy=policy, include_guardians=include_guardians
+            patient,
+            message_type=content.type,
+            policy=policy,
+            include_guardians=include_guardians,
+            blocked=blocked,
         )
         if not recipients:
             outcomes.append(_skipped_outcome(patient_no, skipped[0].reason))
@@ -193,8 +227,17 @@ async def create_bulk(
             render(content, with_patient(shared_values, patient, recipient))
             for recipient in recipients
         ]
-        made = [analyses.get(text) or analyses.setdefault(text, analyze(text)) for text in texts]
-        if any(analysis.segments > settings.max_segments for analysis in made):
+        made = [
+            prepared.get(text) or prepared.setdefault(text, outgoing(text, settings))
+            for text in texts
+        ]
+        refused = next((sent.uncarriable for sent in made if sent.uncarriable), ())
+        if refused:
+            if shared_source_of(refused, content) is not None:
+                raise uncarriable(refused, content, settings)
+            outcomes.append(_skipped_outcome(patient_no, "unsupported_characters"))
+            continue
+        if any(sent.encoded.analysis.segments > settings.max_segments for sent in made):
             outcomes.append(_skipped_outcome(patient_no, "too_long"))
             continue
         batch = [
@@ -202,11 +245,11 @@ async def create_bulk(
                 shared_row,
                 recipient=recipient,
                 patient=patient,
-                text=text,
-                analysis=analysis,
+                text=sent.encoded.text,
+                analysis=sent.encoded.analysis,
                 price_per_segment=settings.price_per_segment,
             )
-            for recipient, text, analysis in zip(recipients, texts, made, strict=True)
+            for recipient, sent in zip(recipients, made, strict=True)
         ]
         rows += batch
         outcomes.append(

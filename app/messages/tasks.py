@@ -8,8 +8,10 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
+from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.jobs import PendingJob, push_jobs
+from app.failover.circuit import CircuitPolicy
 from app.messages.dispatch import DispatchStats, dispatch_batch
 from app.messages.sweep import expire_overdue, settle_abandoned_sends, upcoming_send_times
 from app.messages.wakeups import DISPATCH_JOB, dispatch_job
@@ -27,6 +29,13 @@ WAKE_UP_HORIZON = timedelta(minutes=10)
 JobContext = dict[str, Any]
 
 
+def circuit_policy(config: Settings) -> CircuitPolicy:
+    return CircuitPolicy(
+        failure_threshold=config.failover_failure_threshold,
+        probe_after=timedelta(seconds=config.failover_probe_after_seconds),
+    )
+
+
 async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
     """Batch after batch until nothing is due; answers whether work was left over."""
     redis: ArqRedis = ctx["redis"]
@@ -40,6 +49,8 @@ async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
             ctx["sessionmaker"],
             now=ctx["clock"].now,
             provider_for=ctx["providers"].build,
+            secondary_for=ctx["providers"].build_secondary,
+            circuit_policy=circuit_policy(ctx["settings"]),
             limit=ctx["settings"].send_batch_size,
             after_commit=push,
             worker_id=ctx["status"].worker_id,

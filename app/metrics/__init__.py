@@ -3,13 +3,26 @@
 With `PROMETHEUS_MULTIPROC_DIR` set (before start), every API and worker process writes
 its values to files there and a scrape of any API process sums them all; see the README."""
 
+import os
+import socket
 import time
 from collections.abc import Sequence
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, values
 
 from app.clinic_settings.schemas import ProviderName
 from app.providers.base import Accepted, OutboundSms, SendResult, SmsProvider
+
+
+def process_identifier() -> str:
+    """Names this process's files in the shared directory. In containers every process
+    may be pid 1, so the pid alone would make two containers write one file."""
+    host = socket.gethostname().replace("_", "-")  # the collector splits names on "_"
+    return f"{host}-{os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    values.ValueClass = values.MultiProcessValue(process_identifier)  # type: ignore[no-untyped-call]
 
 HTTP_REQUESTS = Counter(
     "clinic_sms_http_requests_total",

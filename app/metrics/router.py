@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.core.config import Settings
 from app.core.errors import Unauthorized
-from app.metrics.scrape import database_gauges, render
+from app.metrics.scrape import database_metrics, render
 
 router = APIRouter(tags=["operations"])
 
@@ -34,5 +34,5 @@ def _check_token(request: Request, settings: Settings) -> None:
 async def metrics(request: Request) -> Response:
     _check_token(request, request.app.state.settings)
     async with request.app.state.sessionmaker() as session:
-        families = await database_gauges(session, request.app.state.clock.now())
+        families = await database_metrics(session, request.app.state.clock.now())
     return Response(render(families), media_type=CONTENT_TYPE_LATEST)

@@ -1,11 +1,12 @@
-"""What a scrape reads from the database: each gauge is one indexed query, at scrape
-time, so it is right whichever process (or none) is running."""
+"""What a scrape reads from the database, at scrape time, so it is right whichever
+process (or none) is running: each gauge is one indexed query, and the message counters
+one pass over the messages (app/metrics/messages.py)."""
 
 import os
 from datetime import datetime
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.models import DeliveryStatus, event_delivery_table
 from app.messages.models import MessageStatus, message_table
+from app.metrics.messages import message_counters
 from app.worker.heartbeat import newest_heartbeat_age
 
 _message = message_table.c
@@ -26,7 +28,7 @@ def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFam
     return family
 
 
-async def database_gauges(session: AsyncSession, now: datetime) -> list[GaugeMetricFamily]:
+async def database_metrics(session: AsyncSession, now: datetime) -> list[Metric]:
     due = (_message.status == MessageStatus.PENDING, _message.next_attempt_at <= now)
     due_count, oldest_due = (
         await session.execute(select(func.count(), func.min(_message.next_attempt_at)).where(*due))
@@ -38,6 +40,7 @@ async def database_gauges(session: AsyncSession, now: datetime) -> list[GaugeMet
     ).scalar_one()
     heartbeat = await newest_heartbeat_age(session, now)
     return [
+        *await message_counters(session),
         _gauge("clinic_sms_messages_due", "Messages due to be sent now.", due_count),
         _gauge(
             "clinic_sms_oldest_due_message_age_seconds",
@@ -58,10 +61,10 @@ async def database_gauges(session: AsyncSession, now: datetime) -> list[GaugeMet
 
 
 class _Fixed(Collector):
-    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+    def __init__(self, families: list[Metric]) -> None:
         self._families = families
 
-    def collect(self) -> list[GaugeMetricFamily]:
+    def collect(self) -> list[Metric]:
         return self._families
 
 
@@ -75,7 +78,7 @@ def process_registry() -> CollectorRegistry:
     return registry
 
 
-def render(families: list[GaugeMetricFamily]) -> bytes:
+def render(families: list[Metric]) -> bytes:
     gauges = CollectorRegistry(auto_describe=False)
     gauges.register(_Fixed(families))
     return generate_latest(process_registry()) + generate_latest(gauges)

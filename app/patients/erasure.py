@@ -11,6 +11,8 @@ from sqlmodel import col
 from app.events.service import erase_event_data
 from app.idempotency.erasure import erase_idempotent_answers
 from app.messages.models import Message, MessageStatus
+from app.messages.recipients import numbers_of
+from app.optouts.service import forget_numbers
 from app.patients.models import Patient
 from app.patients.service import get_patient
 from app.replies.service import erase_replies_of
@@ -46,6 +48,7 @@ async def erase_patient(
         .where(*of_patient)
         .values(
             text=None,
+            text_source=None,
             to_number=None,
             recipient_name=None,
             patient_name=None,
@@ -60,7 +63,8 @@ async def erase_patient(
         session, clinic_id=clinic_id, patient_id=patient.id, mobile=patient.mobile, now=now
     )
     await erase_event_data(session, clinic_id=clinic_id, patient_id=patient.id, now=now)
-    numbers = {patient.mobile, *(g.get("mobile") for g in patient.guardians)}
+    numbers = set(numbers_of(patient))
+    await forget_numbers(session, clinic_id=clinic_id, numbers=numbers)
     names = {
         f"{patient.first_name} {patient.last_name}",
         *(g.get("name") for g in patient.guardians),
@@ -72,6 +76,7 @@ async def erase_patient(
         exact={patient.patient_no, *(row.text for row in sent), *(r.recipient_name for r in sent)}
         - {None},
         contained=[n for n in (*numbers, *names, *(row.to_number for row in sent)) if n],
+        whole=[patient.patient_no],
     )
     await session.execute(
         delete(Patient)

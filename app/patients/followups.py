@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.followups import schedule_skipped
 from app.clinic_settings.service import get_clinic_settings
-from app.messages.readdress import follow_patient, people_of
+from app.messages.readdress import addressing, follow_patient, people_of
+from app.messages.rerender import render_again
 from app.patients import service
 from app.patients.models import Patient
 from app.patients.schemas import PatientWrite
+from app.recalls import service as recalls
 
 
 async def save_patient(
@@ -23,23 +25,41 @@ async def save_patient(
     now: datetime,
 ) -> tuple[Patient, bool]:
     """Create or replace the patient; a changed number or consent reaches their pending
-    messages, and their upcoming appointments get what was skipped for want of either."""
+    messages, and their upcoming appointments get what was skipped for want of either; a
+    changed name renders their pending texts again."""
     existing = await service.find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
-    before = people_of(existing) if existing is not None else None
+    before = None if existing is None else (people_of(existing), _name(existing))
     patient, created = await service.upsert_patient(
         session, clinic_id=clinic_id, patient_no=patient_no, data=data, now=now
     )
-    if before is None or before == people_of(patient):
+    await recalls.follow_patient(
+        session, clinic_id=clinic_id, patient_id=patient.id, data=data, now=now
+    )
+    if before is None:
+        return patient, created
+    people_before, name_before = before
+    readdressed = addressing(people_before) != addressing(people_of(patient))
+    renamed = name_before != _name(patient)
+    if not (readdressed or renamed):
         return patient, created
     settings = await get_clinic_settings(session, clinic_id)
-    await follow_patient(
-        session,
-        clinic_id=clinic_id,
-        settings=settings,
-        patient_id=patient.id,
-        before=before,
-        patient=patient,
-        now=now,
-    )
-    await schedule_skipped(session, clinic_id=clinic_id, patient=patient, now=now)
+    if readdressed:
+        await follow_patient(
+            session,
+            clinic_id=clinic_id,
+            settings=settings,
+            patient_id=patient.id,
+            before=people_before,
+            patient=patient,
+            now=now,
+        )
+        await schedule_skipped(session, clinic_id=clinic_id, patient=patient, now=now)
+    if renamed:
+        await render_again(
+            session, clinic_id=clinic_id, settings=settings, patient=patient, now=now
+        )
     return patient, created
+
+
+def _name(patient: Patient) -> tuple[str, str]:
+    return patient.first_name, patient.last_name

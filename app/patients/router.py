@@ -15,6 +15,7 @@ from app.patients.schemas import (
     PatientPublic,
     PatientWrite,
 )
+from app.recalls import service as recalls_service
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"])
 
@@ -54,11 +55,13 @@ async def put_patient(
 
 @router.get("/{patient_no}")
 async def get_patient(
-    patient_no: PatientNo, clinic: CurrentClinic, session: SessionDep
+    patient_no: PatientNo, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
 ) -> PatientDetail:
-    """The patient, with the state of their latest recall message."""
+    """The patient, with where their recall stands."""
     patient = await service.get_patient(session, clinic_id=clinic.id, patient_no=patient_no)
-    recall = await service.latest_recall(session, clinic_id=clinic.id, patient_id=patient.id)
+    recall = await recalls_service.patient_status(
+        session, clinic_id=clinic.id, patient_id=patient.id, now=clock.now()
+    )
     return service.to_detail(patient, recall)
 
 

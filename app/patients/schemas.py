@@ -1,10 +1,11 @@
-import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
+
+from app.recalls.schemas import RECALL_STATUS_EXAMPLE, RecallStatus
 
 MAX_GUARDIANS = 2
 MAX_PATIENT_NO_LENGTH = 50
@@ -36,6 +37,19 @@ MobileInput = Annotated[
 ]
 
 
+FIRST_RECALL_DUE = date(2000, 1, 1)
+LAST_RECALL_DUE = date(2199, 12, 31)
+
+
+def _check_recall_due(value: date | None) -> date | None:
+    if value is not None and not FIRST_RECALL_DUE <= value <= LAST_RECALL_DUE:
+        raise ValueError(f"must be from {FIRST_RECALL_DUE} to {LAST_RECALL_DUE}")
+    return value
+
+
+RecallDue = Annotated[date | None, AfterValidator(_check_recall_due)]
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,7 +61,8 @@ class GuardianWrite(StrictModel):
 
 
 class PatientWrite(StrictModel):
-    """PUT: the whole patient; fields left out take their defaults."""
+    """PUT: the whole patient; fields left out take their defaults, except `recall_due`,
+    which stays as it was."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -57,6 +72,7 @@ class PatientWrite(StrictModel):
                     "last_name": "Nordmann",
                     "mobile": "+4791234567",
                     "wants_sms": True,
+                    "recall_due": "2027-01-15",
                 }
             ]
         }
@@ -75,6 +91,12 @@ class PatientWrite(StrictModel):
     guardians: list[GuardianWrite] = Field(
         default_factory=list, max_length=MAX_GUARDIANS, description="Up to two"
     )
+    recall_due: RecallDue = Field(
+        default=None,
+        description="When the patient is due for recall (a local date). Left out: unchanged; "
+        "null: no recall, and a recall not yet sent is cancelled; a new date starts the "
+        "recall over",
+    )
 
 
 class GuardianPublic(BaseModel):
@@ -83,24 +105,6 @@ class GuardianPublic(BaseModel):
     textable: bool
     not_textable_reason: NotTextableReason | None
     wants_sms: bool
-
-
-class RecallState(StrEnum):
-    """The seed's recall icons: ready to go, sent, delivered; or failed, cancelled."""
-
-    READY = "ready"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class RecallStatus(BaseModel):
-    state: RecallState
-    message_id: uuid.UUID
-    created_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
 
 
 PATIENT_EXAMPLE: JsonDict = {
@@ -150,21 +154,13 @@ class PatientDetail(PatientPublic):
             "examples": [
                 {
                     **PATIENT_EXAMPLE,
-                    "recall": {
-                        "state": "delivered",
-                        "message_id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
-                        "created_at": "2026-11-02T09:00:00Z",
-                        "sent_at": "2026-11-02T09:00:03Z",
-                        "delivered_at": "2026-11-02T09:00:08Z",
-                    },
+                    "recall": RECALL_STATUS_EXAMPLE,
                 }
             ]
         }
     )
 
-    recall: RecallStatus | None = Field(
-        description="The latest recall message (`recall` template); null if none was made"
-    )
+    recall: RecallStatus = Field(description="Where the patient's recall stands")
 
 
 class PatientList(BaseModel):

@@ -21,7 +21,6 @@ from app.core.db import in_batches
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.models import table_of
 from app.core.phones import InvalidPhoneNumber, mask, parse_phone_number
-from app.messages.models import Message, MessageStatus
 from app.patients.models import PATIENT_VIEW_FIELDS, Patient, PatientView
 from app.patients.schemas import (
     MAX_PATIENT_NO_LENGTH,
@@ -30,9 +29,8 @@ from app.patients.schemas import (
     PatientDetail,
     PatientPublic,
     PatientWrite,
-    RecallState,
-    RecallStatus,
 )
+from app.recalls.schemas import RecallStatus
 
 logger = logging.getLogger(__name__)
 
@@ -241,47 +239,7 @@ def _reason(problem: str | None) -> NotTextableReason | None:
     return NotTextableReason(problem) if problem is not None else None
 
 
-_RECALL_STATES = {
-    MessageStatus.PENDING: RecallState.READY,
-    MessageStatus.SENDING: RecallState.READY,
-    MessageStatus.FAILED: RecallState.FAILED,
-    MessageStatus.CANCELLED: RecallState.CANCELLED,
-}
-
-
-async def latest_recall(
-    session: AsyncSession, *, clinic_id: uuid.UUID, patient_id: uuid.UUID
-) -> RecallStatus | None:
-    """The state of the patient's latest recall message, if any."""
-    statement = (
-        select(Message)
-        .where(
-            col(Message.clinic_id) == clinic_id,
-            col(Message.patient_id) == patient_id,
-            col(Message.type) == "recall",
-        )
-        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
-        .limit(1)
-    )
-    message = (await session.execute(statement)).scalar_one_or_none()
-    if message is None:
-        return None
-    state = _RECALL_STATES.get(MessageStatus(message.status))
-    if state is None:  # sent or answered
-        delivered = message.delivery == "delivered" or message.status == MessageStatus.ANSWERED
-        undelivered = message.delivery == "undelivered"
-        state = RecallState.DELIVERED if delivered else RecallState.SENT
-        state = RecallState.FAILED if undelivered else state
-    return RecallStatus(
-        state=state,
-        message_id=message.id,
-        created_at=message.created_at,
-        sent_at=message.sent_at,
-        delivered_at=message.delivered_at,
-    )
-
-
-def to_detail(patient: Patient, recall: RecallStatus | None) -> PatientDetail:
+def to_detail(patient: Patient, recall: RecallStatus) -> PatientDetail:
     return PatientDetail(**to_public(patient).model_dump(), recall=recall)
 
 

@@ -61,8 +61,12 @@ SendResult = Accepted | Failed
 EXPIRED_CODE = "expired"
 PAUSED_CODE = "paused"
 OUT_OF_TIME_CODE = "out_of_time"
+NOT_TRIED_CODE = "not_tried"
 EXPIRED_BEFORE_SENDING = Failed(
     FailureKind.PERMANENT, "expired before it could be sent", EXPIRED_CODE
+)
+NOT_TRIED = Failed(
+    FailureKind.RETRYABLE, "not sent: no provider could be asked this time", NOT_TRIED_CODE
 )
 PAUSE_BEGAN = Failed(
     FailureKind.RETRYABLE, "the clinic's pause began before it could be sent", PAUSED_CODE

@@ -4,6 +4,12 @@ One message goes to `POST {base}/sms/send`; several go to `POST {base}/sms/sendb
 most 1,000 per request, whose answer lists one result per message. LINK refuses
 characters outside the Basic Multilingual Plane (emoji), so such messages are failed here
 for good without being sent; the rest of the batch still goes.
+
+A batch has one validity: `relativeValidityTime` exists only at the top level of
+`/sms/sendbatch`, and each entry of `sendRequestMessages[]` carries only its own
+documented fields. So messages are grouped by validity first: under an hour in steps of a
+minute, longer in steps of a quarter hour. A batch takes the shortest validity of its
+messages, so none can arrive after its own expiry; none loses more than one step.
 """
 
 from collections.abc import Mapping, Sequence
@@ -18,6 +24,7 @@ from app.providers.base import (
     SenderKind,
     SendResult,
 )
+from app.providers.capabilities import BMP_ONLY, describe_characters
 from app.providers.http import (
     COMMON_STATUS_OUTCOMES,
     PERMANENT,
@@ -46,8 +53,11 @@ REQUIRED_CREDENTIALS = ("username", "password", "platform_id", "platform_partner
 MIN_VALIDITY_SECONDS = 60.0
 # LINK's default validity and the documented ceiling for absoluteValidityTime.
 MAX_VALIDITY_SECONDS = 48 * 3600.0
+# Validity groups (see the module docstring).
+FINE_VALIDITY_STEP_SECONDS = 60
+COARSE_VALIDITY_STEP_SECONDS = 15 * 60
+COARSE_VALIDITY_FROM_SECONDS = 3600
 SHORT_NUMBER_MAX_DIGITS = 8
-MAX_SHOWN_CHARACTERS = 5
 
 # Per-message resultCode in a send answer: queued, sent on, or billed means LINK has it.
 ACCEPTED_RESULT_CODES = frozenset({1000, 1001, 1005, 1007, 1008, 1011, 1012, 1013})
@@ -125,6 +135,7 @@ MISSING_FROM_ANSWER = Failed(UNKNOWN, f"{LABEL}: the batch answer did not mentio
 class LinkMobilityProvider:
     name = "linkmobility"
     max_batch_size = BATCH_LIMIT
+    text_capability = BMP_ONLY
 
     def __init__(
         self,
@@ -153,9 +164,10 @@ class LinkMobilityProvider:
                 sendable.append(index)
             else:
                 results[index] = refusal
-        for chunk in chunked(sendable, BATCH_LIMIT):
-            chunk_results = await self._send_chunk([messages[index] for index in chunk])
-            results.update(zip(chunk, chunk_results, strict=True))
+        for group in validity_groups(messages, sendable, self._clock()):
+            for chunk in chunked(group, BATCH_LIMIT):
+                chunk_results = await self._send_chunk([messages[index] for index in chunk])
+                results.update(zip(chunk, chunk_results, strict=True))
         ordered = [results[index] for index in range(len(messages))]
         for sms, result in zip(messages, ordered, strict=True):
             log_result(LABEL, sms.message_id, result)
@@ -174,7 +186,11 @@ class LinkMobilityProvider:
         return await self._send_many(chunk, now)
 
     async def _send_one(self, sms: OutboundSms, now: datetime) -> SendResult:
-        body = {**message_fields(sms, now), **self._account_fields()}
+        body = {
+            **message_fields(sms),
+            "relativeValidityTime": validity_ms(sms.expires_at, now),
+            **self._account_fields(),
+        }
         response = await self._post("/sms/send", body)
         if isinstance(response, Failed):
             return response
@@ -188,7 +204,8 @@ class LinkMobilityProvider:
     async def _send_many(self, chunk: Sequence[OutboundSms], now: datetime) -> list[SendResult]:
         body = {
             **self._account_fields(),
-            "sendRequestMessages": [message_fields(sms, now) for sms in chunk],
+            "relativeValidityTime": min(validity_ms(sms.expires_at, now) for sms in chunk),
+            "sendRequestMessages": [message_fields(sms) for sms in chunk],
         }
         response = await self._post("/sms/sendbatch", body)
         if isinstance(response, Failed):
@@ -233,14 +250,13 @@ class LinkMobilityProvider:
 
 
 def non_bmp_refusal(text: str) -> Failed | None:
-    characters = list(dict.fromkeys(char for char in text if ord(char) > 0xFFFF))
+    characters = LinkMobilityProvider.text_capability.cannot_carry(text)
     if not characters:
         return None
-    shown = ", ".join(f"{char} (U+{ord(char):X})" for char in characters[:MAX_SHOWN_CHARACTERS])
-    if len(characters) > MAX_SHOWN_CHARACTERS:
-        shown += ", …"
     return Failed(
-        PERMANENT, f"text contains characters LINK cannot send (outside the BMP): {shown}"
+        PERMANENT,
+        "text contains characters LINK cannot send (outside the BMP): "
+        + describe_characters(characters),
     )
 
 
@@ -253,12 +269,37 @@ def source_fields(sms: OutboundSms) -> tuple[str, str]:
     return sms.sender, "MSISDN"
 
 
+def validity_seconds(expires_at: datetime, now: datetime) -> float:
+    return clamp(seconds_until(expires_at, now), MIN_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS)
+
+
 def validity_ms(expires_at: datetime, now: datetime) -> int:
-    seconds = clamp(seconds_until(expires_at, now), MIN_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS)
-    return int(seconds * 1000)
+    return int(validity_seconds(expires_at, now) * 1000)
 
 
-def message_fields(sms: OutboundSms, now: datetime) -> dict[str, object]:
+def validity_group(expires_at: datetime, now: datetime) -> int:
+    """The start, in seconds, of the validity step a message falls in."""
+    seconds = validity_seconds(expires_at, now)
+    step = (
+        COARSE_VALIDITY_STEP_SECONDS
+        if seconds >= COARSE_VALIDITY_FROM_SECONDS
+        else FINE_VALIDITY_STEP_SECONDS
+    )
+    return int(seconds // step) * step
+
+
+def validity_groups(
+    messages: Sequence[OutboundSms], indexes: Sequence[int], now: datetime
+) -> list[list[int]]:
+    """`indexes` of `messages` grouped by validity step, each group in input order."""
+    groups: dict[int, list[int]] = {}
+    for index in indexes:
+        groups.setdefault(validity_group(messages[index].expires_at, now), []).append(index)
+    return list(groups.values())
+
+
+def message_fields(sms: OutboundSms) -> dict[str, object]:
+    """An entry of `sendRequestMessages[]`: only the per-message fields LINK documents."""
     source, source_ton = source_fields(sms)
     return {
         "source": source,
@@ -266,7 +307,6 @@ def message_fields(sms: OutboundSms, now: datetime) -> dict[str, object]:
         "destination": sms.to,
         "userData": sms.text,
         "refId": sms.message_id,
-        "relativeValidityTime": validity_ms(sms.expires_at, now),
     }
 
 

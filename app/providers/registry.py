@@ -1,6 +1,6 @@
 """Pick and build the adapter a clinic's settings ask for."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import httpx
@@ -18,12 +18,31 @@ from app.providers.base import (
     SendResult,
     SmsProvider,
 )
+from app.providers.capabilities import TextCapability
+from app.providers.credentials import missing_for
 from app.providers.linkmobility import LinkMobilityProvider
 from app.providers.sandbox import ReportSink, SandboxProvider
 from app.providers.sinch import SinchProvider
 from app.providers.twilio import TwilioProvider
 
 SANDBOX_SENDER = "Sandbox"
+
+TEXT_CAPABILITIES: Mapping[ProviderName, TextCapability] = {
+    ProviderName.SANDBOX: SandboxProvider.text_capability,
+    ProviderName.LINKMOBILITY: LinkMobilityProvider.text_capability,
+    ProviderName.SINCH: SinchProvider.text_capability,
+    ProviderName.TWILIO: TwilioProvider.text_capability,
+}
+
+
+def text_capability_for(settings: ClinicSettings) -> tuple[ProviderName, TextCapability]:
+    """What text every provider that may send the clinic's messages can carry, and the
+    provider that limits it: with a secondary, a message may go through either."""
+    providers = [ProviderName(settings.provider)]
+    if settings.secondary_provider is not None:
+        providers.append(ProviderName(settings.secondary_provider))
+    narrowest = min(providers, key=lambda name: TEXT_CAPABILITIES[name].last_code_point)
+    return narrowest, TEXT_CAPABILITIES[narrowest]
 
 
 def sender_for(settings: ClinicSettings, allow_reply: bool) -> tuple[str, SenderKind] | None:
@@ -69,14 +88,20 @@ class ProviderFactory:
         self._now = now
 
     def build(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider:
-        return MeasuredProvider(self._adapter(settings, webhook_secret))
+        return MeasuredProvider(self._adapter(settings, settings.provider, webhook_secret))
 
-    def _adapter(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider:
-        credentials = settings.provider_credentials.get(settings.provider, {})
-        delivery_url = webhook_urls(
-            self._config.public_base_url, settings.provider, webhook_secret
-        ).delivery
-        match settings.provider:
+    def build_secondary(self, settings: ClinicSettings, webhook_secret: str) -> SmsProvider | None:
+        """The clinic's secondary provider, when it has one with every credential set: a
+        failover to one that can only refuse would fail messages the primary would retry."""
+        name = settings.secondary_provider
+        if name is None or missing_for(name, settings.provider_credentials):
+            return None
+        return MeasuredProvider(self._adapter(settings, name, webhook_secret))
+
+    def _adapter(self, settings: ClinicSettings, provider: str, webhook_secret: str) -> SmsProvider:
+        credentials = settings.provider_credentials.get(provider, {})
+        delivery_url = webhook_urls(self._config.public_base_url, provider, webhook_secret).delivery
+        match provider:
             case ProviderName.LINKMOBILITY:
                 return LinkMobilityProvider(
                     self._http,

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from app.deliveries.service import DeliveryReport
 from app.messages.models import DeliveryState
 from app.providers.base import Accepted, Failed, FailureKind, OutboundSms, SendResult
+from app.providers.capabilities import ANY_TEXT
 
 PERMANENT_FAILURE_NUMBER = "+4799999901"
 RETRYABLE_FAILURE_NUMBER = "+4799999902"
@@ -51,6 +52,7 @@ ReportSink = Callable[[list[DeliveryReport]], Awaitable[None]]
 
 class SandboxProvider:
     name = "sandbox"
+    text_capability = ANY_TEXT
     max_batch_size = 1000
 
     def __init__(

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from app.providers.base import Accepted, Failed, OutboundSms, SendResult
+from app.providers.capabilities import ANY_TEXT
 from app.providers.http import (
     COMMON_STATUS_OUTCOMES,
     PERMANENT,
@@ -56,6 +57,7 @@ STATUS_OUTCOMES: Mapping[int, KindAndReason] = {
 
 class SinchProvider(PerMessageProvider):
     name = "sinch"
+    text_capability = ANY_TEXT
     label = LABEL
     required_credentials = REQUIRED_CREDENTIALS
     max_batch_size = BATCH_LIMIT

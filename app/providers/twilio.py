@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from app.providers.base import Accepted, Failed, OutboundSms, SendResult
+from app.providers.capabilities import ANY_TEXT
 from app.providers.http import (
     COMMON_STATUS_OUTCOMES,
     PERMANENT,
@@ -65,6 +66,7 @@ STATUS_OUTCOMES: Mapping[int, KindAndReason] = {
 
 class TwilioProvider(PerMessageProvider):
     name = "twilio"
+    text_capability = ANY_TEXT
     label = LABEL
     required_credentials = REQUIRED_CREDENTIALS
     max_batch_size = BATCH_LIMIT

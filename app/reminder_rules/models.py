@@ -30,4 +30,9 @@ class ReminderRules(SQLModel, table=True):
     recall_enabled: bool = False
     recall_interval_months: int = 12
     recall_template_type: str = Field(default="recall", max_length=30)
+    recall_days_before_due: int = 30
+    recall_send_hour: int = 10
+    recall_repeat_after_days: int = 30
+    recall_max_attempts: int = 2
+    recall_booking_url: str | None = Field(default=None, max_length=200)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

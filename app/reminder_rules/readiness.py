@@ -4,7 +4,8 @@ reason that was knowable when its rule was switched on.
 An automatic message has the patient's names, the recipient's name ([Mottaker], [du]) and
 the reply keywords; one for an appointment also has its time and practitioner. It has
 [Businessphone] only while the clinic has a `business_phone`, and never [URL], [URL1] or
-[URL2], which only a caller of `POST /v1/messages` gives. Switching a rule on, changing the
+[URL2], which only a caller of `POST /v1/messages` gives, save a recall's [URL]: the recall
+rule's `booking_url`, while it is set. Switching a rule on, changing the
 settings or changing a template so that an enabled rule's template needs a value it cannot
 have is a 422 naming that value.
 """
@@ -50,6 +51,8 @@ class Gap:
     def why(self) -> str:
         if self.merge_field in _FROM_SETTINGS:
             return f"this clinic has no {self.missing}"
+        if self.rule == "recall" and self.merge_field == "URL":
+            return "the recall rule has no booking_url"
         if self.merge_field in _APPOINTMENT:
             return f"a {self.template_type.value} message has no appointment for {self.missing}"
         return f"an automatic message has no value for {self.missing}: only a caller gives one"
@@ -73,8 +76,10 @@ def enabled_rules(rules: ReminderRules) -> dict[str, TemplateType]:
     return {rule: template_type for rule, (on, template_type) in switches.items() if on}
 
 
-def _available(rule: str, business_phone: str | None) -> frozenset[str]:
+def _available(rule: str, rules: ReminderRules, business_phone: str | None) -> frozenset[str]:
     fields = _EVERY_MESSAGE if rule == "recall" else _EVERY_MESSAGE | _APPOINTMENT
+    if rule == "recall" and rules.recall_booking_url:
+        fields |= {"URL"}  # the recall's booking link
     return fields | {"Businessphone"} if business_phone else fields
 
 
@@ -88,7 +93,7 @@ def gaps(
             fields = parse(texts[template_type]).fields
         except TemplateSyntaxError:
             continue  # stored texts were checked when saved; a bad one is the composer's skip
-        missing = sorted(fields - _available(rule, business_phone))
+        missing = sorted(fields - _available(rule, rules, business_phone))
         found += [Gap(rule, template_type, field) for field in missing]
     return found
 

@@ -19,8 +19,9 @@ async def replace_rules(
     body: ReminderRulesWrite, clinic: CurrentClinic, session: SessionDep, clock: ClockDep
 ) -> ReminderRulesPublic:
     """Replace the rules. They apply to appointments pushed from now on; messages already
-    scheduled keep their times. A rule switched on whose template needs a value its messages
-    would not have (e.g. [Businessphone] while the clinic has no business_phone) is a 422
-    naming the value."""
+    scheduled keep their times. Recalls whose messages are not yet made follow the new
+    recall rule. A rule switched on whose template needs a value its messages would not
+    have (e.g. [Businessphone] while the clinic has no business_phone) is a 422 naming the
+    value."""
     row = await service.replace_rules(session, clinic_id=clinic.id, data=body, now=clock.now())
     return service.to_public(row)

@@ -1,10 +1,12 @@
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.templates.defaults import TemplateType
 
 MAX_HOURS = 720  # 30 days
+BookingUrl = Annotated[str, StringConstraints(max_length=200, pattern=r"^https?://[^\s]+$")]
 REMINDER_NUMBERS = (1, 2, 3)
 
 
@@ -46,9 +48,37 @@ class ThankYouRule(StrictModel):
 
 
 class RecallRule(StrictModel):
+    """Recalls go to patients with a `recall_due` date, except those with a booked
+    appointment ahead; the clinic's `recall_daily_cap` spreads a long list over days."""
+
     enabled: bool = False
     interval_months: int = Field(default=12, ge=1, le=60)
     template_type: TemplateType = TemplateType.RECALL
+    days_before_due: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="The first recall goes this many days before the due date",
+    )
+    send_hour: int = Field(
+        default=10,
+        ge=0,
+        le=23,
+        description="Hour of the day, in the clinic's time zone; in a pause it moves to the "
+        "pause's end, as for general messages",
+    )
+    repeat_after_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="A patient who has not booked gets the next recall this many days later",
+    )
+    max_attempts: int = Field(
+        default=2, ge=1, le=5, description="Recalls per due date, the first included; 1: no repeat"
+    )
+    booking_url: BookingUrl | None = Field(
+        default=None, description="[URL] in the recall text: where patients book"
+    )
 
 
 class ReminderRulesWrite(StrictModel):
@@ -75,7 +105,16 @@ class ReminderRulesWrite(StrictModel):
                     "booking_confirmation": True,
                     "cancellation_confirmation": True,
                     "thank_you": {"enabled": False, "hours_after": 2},
-                    "recall": {"enabled": True, "interval_months": 12, "template_type": "recall"},
+                    "recall": {
+                        "enabled": True,
+                        "interval_months": 12,
+                        "template_type": "recall",
+                        "days_before_due": 30,
+                        "send_hour": 10,
+                        "repeat_after_days": 30,
+                        "max_attempts": 2,
+                        "booking_url": "https://tannlegeberg.no/bestill",
+                    },
                 }
             ]
         }
@@ -115,7 +154,16 @@ class ReminderRulesPublic(ReminderRulesWrite):
                     "booking_confirmation": True,
                     "cancellation_confirmation": True,
                     "thank_you": {"enabled": False, "hours_after": 2},
-                    "recall": {"enabled": True, "interval_months": 12, "template_type": "recall"},
+                    "recall": {
+                        "enabled": True,
+                        "interval_months": 12,
+                        "template_type": "recall",
+                        "days_before_due": 30,
+                        "send_hour": 10,
+                        "repeat_after_days": 30,
+                        "max_attempts": 2,
+                        "booking_url": "https://tannlegeberg.no/bestill",
+                    },
                     "updated_at": "2026-12-01T13:02:00Z",
                 }
             ]

@@ -75,6 +75,11 @@ def to_public(rules: ReminderRules) -> ReminderRulesPublic:
             enabled=rules.recall_enabled,
             interval_months=rules.recall_interval_months,
             template_type=TemplateType(rules.recall_template_type),
+            days_before_due=rules.recall_days_before_due,
+            send_hour=rules.recall_send_hour,
+            repeat_after_days=rules.recall_repeat_after_days,
+            max_attempts=rules.recall_max_attempts,
+            booking_url=rules.recall_booking_url,
         ),
         updated_at=rules.updated_at,
     )
@@ -114,6 +119,11 @@ def _columns(data: ReminderRulesWrite) -> dict[str, Any]:
         "recall_enabled": data.recall.enabled,
         "recall_interval_months": data.recall.interval_months,
         "recall_template_type": data.recall.template_type.value,
+        "recall_days_before_due": data.recall.days_before_due,
+        "recall_send_hour": data.recall.send_hour,
+        "recall_repeat_after_days": data.recall.repeat_after_days,
+        "recall_max_attempts": data.recall.max_attempts,
+        "recall_booking_url": data.recall.booking_url,
     }
 
 

@@ -34,11 +34,30 @@ def first_word(text: str) -> str:
     return _EDGE_PUNCTUATION.sub("", words[0]).upper() if words else ""
 
 
+def without_routing_keyword(text: str, routing_keyword: str) -> str:
+    """The reply without the keyword a short number routed it by ("TANN ja" → "ja")."""
+    words = text.split(maxsplit=1)
+    if len(words) < 2 or first_word(text) != routing_keyword.strip().upper():
+        return text
+    return words[1]
+
+
 def keyword_of(
-    text: str, *, confirm_word: str, cancel_word: str, answers_appointment: bool
+    text: str,
+    *,
+    confirm_word: str,
+    cancel_word: str,
+    answers_appointment: bool,
+    routing_keyword: str | None = None,
 ) -> Keyword | None:
     """STOPP/STOP and START always count; the confirm and cancel words only in a reply to a
-    reminder or booking confirmation, where there is an appointment to confirm."""
+    reminder or booking confirmation, where there is an appointment to confirm.
+
+    A reply routed to a short number by keyword (LINK) starts with that keyword, which is
+    read past; unless it is one of these words itself (a route by JA or STOPP)."""
+    meaningful = RESERVED_WORDS | {confirm_word.upper(), cancel_word.upper()}
+    if routing_keyword and routing_keyword.strip().upper() not in meaningful:
+        text = without_routing_keyword(text, routing_keyword)
     word = first_word(text)
     if word in OPT_OUT_WORDS:
         return Keyword.STOP

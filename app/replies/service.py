@@ -15,11 +15,12 @@ from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import NotFound
 from app.core.inserts import insert_new
 from app.core.pagination import decode_time_cursor, encode_time_cursor
-from app.core.phones import InvalidPhoneNumber, mask, number_filter, parse_phone_number
+from app.core.phones import mask, normalize_address, normalize_sender, number_filter
 from app.events.messages import record_message_status_events
 from app.events.models import EventType
 from app.events.service import NewEvent, erase_reply_events, record_events
 from app.messages.models import Message, MessageStatus, message_table
+from app.optouts.service import block_number, lift_block
 from app.patients.models import Patient
 from app.replies.keywords import Keyword, keyword_of
 from app.replies.models import Reply, reply_table
@@ -37,7 +38,6 @@ CONFIRMABLE_TYPES = frozenset(
         TemplateType.BOOKING_CONFIRMATION,
     }
 )
-MAX_SENDER_LENGTH = 32
 REPLY_KEY = ("clinic_id", "provider", "provider_message_id")
 
 _message = message_table.c
@@ -52,19 +52,8 @@ class InboundSms:
     sender: str
     recipient: str | None
     text: str
-
-
-def normalize_sender(raw: str, country: str) -> str:
-    """E.164 when it is a phone number (Sinch leaves out the `+`); else as given."""
-    text = raw.strip()
-    for candidate in (text, f"+{text}" if text.isdigit() else None):
-        if candidate is None:
-            continue
-        try:
-            return parse_phone_number(candidate, country).e164
-        except InvalidPhoneNumber:
-            continue
-    return text[:MAX_SENDER_LENGTH]
+    # The keyword LINK routed a short-number reply by, still in the text (LINK-MO).
+    routing_keyword: str | None = None
 
 
 async def _answered_message(
@@ -128,6 +117,7 @@ def _reply_row(
     provider: str,
     inbound: InboundSms,
     sender: str,
+    recipient: str | None,
     patient: Patient | None,
     message: Message | None,
     keyword: Keyword | None,
@@ -139,7 +129,7 @@ def _reply_row(
         "provider": provider,
         "provider_message_id": inbound.provider_message_id,
         "from_number": sender,
-        "to_number": (inbound.recipient or "")[:MAX_SENDER_LENGTH] or None,
+        "to_number": recipient,
         "text": inbound.text,
         "received_at": now,
         "patient_id": patient.id if patient else None,
@@ -159,6 +149,7 @@ def _keyword(
         confirm_word=settings.confirm_keyword,
         cancel_word=settings.cancel_keyword,
         answers_appointment=message is not None and message.type in CONFIRMABLE_TYPES,
+        routing_keyword=inbound.routing_keyword,
     )
 
 
@@ -183,6 +174,7 @@ async def receive_reply(
         provider=provider,
         inbound=inbound,
         sender=sender,
+        recipient=normalize_address(inbound.recipient or "", settings.country),
         patient=patient,
         message=message,
         keyword=keyword,
@@ -195,7 +187,7 @@ async def receive_reply(
     assert reply is not None
     if message is not None:
         await _mark_answered(session, message.id, now)
-    await _apply_opt_keyword(session, keyword, patients, reply, now)
+    await _apply_opt_keyword(session, keyword, patients, reply, sender, now)
     await record_events(
         session,
         [NewEvent(clinic_id, EventType.REPLY_RECEIVED, reply_event_data(reply), reply.patient_id)],
@@ -231,13 +223,19 @@ async def _apply_opt_keyword(
     keyword: Keyword | None,
     patients: list[Patient],
     reply: Reply,
+    number: str,
     now: datetime,
 ) -> None:
-    """STOPP/STOP opts every patient with the number out of marketing and withdraws their
-    marketing consent; START lifts the opt-out but gives no consent back."""
-    if keyword not in (Keyword.STOP, Keyword.START) or not patients:
+    """STOPP/STOP blocks the number for marketing, opts every patient with it out and
+    withdraws their marketing consent; START lifts both blocks but gives no consent back."""
+    if keyword not in (Keyword.STOP, Keyword.START):
         return
     opting_out = keyword is Keyword.STOP
+    if number.startswith("+"):  # E.164; a short code or a sender name is no one's number
+        if opting_out:
+            await block_number(session, clinic_id=reply.clinic_id, number=number, now=now)
+        else:
+            await lift_block(session, clinic_id=reply.clinic_id, number=number)
     if opting_out:
         for patient in patients:
             patient.marketing_consent = False

@@ -23,7 +23,7 @@ JobContext = dict[str, Any]
 
 
 async def _purge_batches(
-    ctx: JobContext, table: Table, where: list[ColumnElement[bool]], column: str
+    ctx: JobContext, table: Table, where: list[ColumnElement[bool]], *columns: str
 ) -> int:
     purged = 0
     for _ in range(MAX_BATCHES):
@@ -35,7 +35,7 @@ async def _purge_batches(
             )
             if ids:
                 await session.execute(
-                    update(table).where(table.c.id.in_(ids)).values({column: None})
+                    update(table).where(table.c.id.in_(ids)).values(dict.fromkeys(columns))
                 )
         purged += len(ids)
         if len(ids) < BATCH_SIZE:
@@ -65,6 +65,7 @@ async def purge(ctx: JobContext) -> dict[str, int]:
                 messages.c.text.is_not(None),
             ],
             "text",
+            "text_source",
         )
         totals["replies"] += await _purge_batches(
             ctx,

@@ -12,6 +12,8 @@ router = APIRouter(prefix="/v1/sms", tags=["sms"])
 async def analyze_text(
     body: AnalyzeRequest, clinic: CurrentClinic, session: SessionDep
 ) -> TextAnalysisPublic:
-    """Encoding, length, segments and cost of a text. Over the clinic's `max_segments` is
-    still 200 here, with `exceeds_max_segments: true`; sending such a text is a 422."""
+    """The text as it will be sent (after the clinic's smart encoding), with its encoding,
+    length, segments and cost, before and after. Over the clinic's `max_segments`, or with
+    characters its provider cannot carry (`warnings`), is still 200 here; sending such a
+    text is a 422."""
     return await service.analyze_text(session, clinic_id=clinic.id, text=body.text)

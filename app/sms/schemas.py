@@ -1,7 +1,8 @@
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from app.sms.text import Encoding
 
@@ -33,33 +34,81 @@ class Cost(BaseModel):
     currency: str
 
 
-class TextAnalysisPublic(BaseModel):
-    """How a text goes out as SMS: encoding, length, segments and what it costs."""
+class TextFigures(BaseModel):
+    text: str
+    encoding: Encoding
+    length: int = Field(description="Septets (GSM-7) or UTF-16 code units (UCS-2)")
+    segments: int
+    cost: Cost
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "encoding": "GSM-7",
-                    "length": 96,
-                    "segments": 1,
-                    "parts": [
-                        (
-                            "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
-                            "kl. 09:15. Svar JA for a bekrefte."
-                        )
-                    ],
-                    "ucs2_characters": [],
-                    "non_bmp_characters": [],
-                    "first_ucs2_position": None,
-                    "cost": {"amount": "0.45", "currency": "NOK"},
-                    "max_segments": 3,
-                    "exceeds_max_segments": False,
-                }
-            ]
-        }
+
+class SmartEncoding(BaseModel):
+    enabled: bool = Field(description="The clinic's `smart_encoding` setting")
+    replaced: list[str] = Field(
+        description="Look-alike characters replaced, in order of first appearance; empty "
+        "when none were (off, none in the text, or the text stays UCS-2 or would take more "
+        "segments)"
+    )
+    before: TextFigures = Field(description="The text as written")
+    after: TextFigures = Field(description="The text as it will be sent")
+
+
+class UnsupportedCharactersWarning(BaseModel):
+    code: Literal["unsupported_characters"]
+    detail: str
+    provider: str = Field(description="The clinic's provider")
+    characters: list[str] = Field(
+        description="Distinct characters the provider cannot carry, in order of first "
+        "appearance; sending such a text is refused with 422"
     )
 
+
+_ANALYSIS_EXAMPLE_TEXT = (
+    "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember kl. 09:15 - ta med "
+    "frikortet. Svar JA for a bekrefte."
+)
+_ANALYSIS_EXAMPLE_COST: JsonDict = {"amount": "0.45", "currency": "NOK"}
+ANALYSIS_EXAMPLE: JsonDict = {
+    "text": _ANALYSIS_EXAMPLE_TEXT,
+    "encoding": "GSM-7",
+    "length": 112,
+    "segments": 1,
+    "parts": [_ANALYSIS_EXAMPLE_TEXT],
+    "ucs2_characters": [],
+    "non_bmp_characters": [],
+    "first_ucs2_position": None,
+    "cost": _ANALYSIS_EXAMPLE_COST,
+    "max_segments": 3,
+    "exceeds_max_segments": False,
+    "smart_encoding": {
+        "enabled": True,
+        "replaced": ["–"],
+        "before": {
+            "text": _ANALYSIS_EXAMPLE_TEXT.replace(" - ", " – "),
+            "encoding": "UCS-2",
+            "length": 112,
+            "segments": 2,
+            "cost": {"amount": "0.90", "currency": "NOK"},
+        },
+        "after": {
+            "text": _ANALYSIS_EXAMPLE_TEXT,
+            "encoding": "GSM-7",
+            "length": 112,
+            "segments": 1,
+            "cost": _ANALYSIS_EXAMPLE_COST,
+        },
+    },
+    "warnings": [],
+}
+
+
+class TextAnalysisPublic(BaseModel):
+    """How a text goes out as SMS: the text as sent (after smart encoding), its encoding,
+    length, segments and what it costs, and what the clinic's provider cannot carry."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ANALYSIS_EXAMPLE]})
+
+    text: str = Field(description="The text as it will be sent (after smart encoding)")
     encoding: Encoding = Field(
         description="GSM-7 when every character is in GSM 03.38 (basic or extension), else UCS-2"
     )
@@ -85,4 +134,10 @@ class TextAnalysisPublic(BaseModel):
     max_segments: int = Field(description="The clinic's cap on segments per message")
     exceeds_max_segments: bool = Field(
         description="Over the cap: sending this text would be refused with 422"
+    )
+    smart_encoding: SmartEncoding = Field(
+        description="Look-alikes replaced, and the figures before and after"
+    )
+    warnings: list[UnsupportedCharactersWarning] = Field(
+        description="E.g. characters the clinic's provider cannot carry (LINK: emoji)"
     )

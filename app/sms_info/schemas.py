@@ -45,6 +45,33 @@ class WorkerInfo(BaseModel):
     alive: bool = Field(description="A heartbeat came within the last three intervals")
 
 
+class ProviderError(BaseModel):
+    at: datetime
+    text: str
+
+
+class ProviderStatus(BaseModel):
+    provider: str
+    role: Literal["primary", "secondary"]
+    state: Literal["closed", "open", "half_open"] = Field(
+        description="closed: in use; open: failed again and again, each time provably "
+        "taking nothing, so the secondary takes its messages; half_open: one message "
+        "probes it next"
+    )
+    consecutive_failures: int = Field(description="Such failures in a row")
+    open_until: datetime | None = Field(description="When an open circuit lets a probe through")
+    last_error: ProviderError | None = Field(description="Its newest failed answer")
+    last_sent_at: datetime | None = Field(description="The last message it accepted")
+
+
+class ReportCounts(BaseModel):
+    awaiting_report: int = Field(description="Sent messages still waiting for a final report")
+    no_report: int = Field(
+        description="Settled as delivery `unknown` (reason `no_report`): no report came within "
+        "the provider's window and no status lookup settled it"
+    )
+
+
 class SmsInfo(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -75,6 +102,31 @@ class SmsInfo(BaseModel):
                     "last_error": None,
                     "last_result": None,
                     "worker": None,
+                    "providers": [
+                        {
+                            "provider": "linkmobility",
+                            "role": "primary",
+                            "state": "open",
+                            "consecutive_failures": 5,
+                            "open_until": "2026-12-02T08:01:04Z",
+                            "last_error": {
+                                "at": "2026-12-02T08:00:04Z",
+                                "text": "LINK Mobility: could not connect; nothing was sent "
+                                "(ConnectError)",
+                            },
+                            "last_sent_at": "2026-12-02T07:58:10Z",
+                        },
+                        {
+                            "provider": "sinch",
+                            "role": "secondary",
+                            "state": "closed",
+                            "consecutive_failures": 0,
+                            "open_until": None,
+                            "last_error": None,
+                            "last_sent_at": "2026-12-02T08:00:04Z",
+                        },
+                    ],
+                    "reports": {"awaiting_report": 12, "no_report": 3},
                     "pause_rules": {
                         "saturday": True,
                         "sunday": True,
@@ -99,4 +151,8 @@ class SmsInfo(BaseModel):
     )
     last_result: LastResult | None = Field(description="The newest message sent or failed")
     worker: WorkerInfo | None = Field(description="From the newest worker heartbeat")
+    providers: list[ProviderStatus] = Field(
+        description="The clinic's provider and its secondary, if any: each one's circuit"
+    )
+    reports: ReportCounts
     pause_rules: PauseRules

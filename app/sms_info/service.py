@@ -15,6 +15,7 @@ from app.messages.models import STATUS_CODES, DeliveryState, MessageStatus, mess
 from app.replies.models import reply_table
 from app.sms.schemas import Cost
 from app.sms.service import money
+from app.sms_info.providers import provider_statuses, report_counts
 from app.sms_info.schemas import (
     LastError,
     LastResult,
@@ -185,5 +186,7 @@ async def sms_info(
         last_error=await _last_error(session, clinic_id),
         last_result=await _last_result(session, clinic_id),
         worker=await _worker(session, now, heartbeat_interval),
+        providers=await provider_statuses(session, settings, now),
+        reports=await report_counts(session, clinic_id),
         pause_rules=pause_rules_of(settings),
     )

@@ -90,11 +90,11 @@ DEFAULT_TEMPLATES: Mapping[TemplateType, TemplateDefault] = MappingProxyType(
         ),
         TemplateType.MARKETING: TemplateDefault(
             f"Hei [Mottaker]! Nyheter og gode tilbud fra tannklinikken: [URL]\n{_OPT_OUT}",
-            allow_reply=False,
+            allow_reply=True,  # from the reply number, where STOPP can be answered
         ),
         TemplateType.OFFER: TemplateDefault(
             f"Hei [Mottaker]! Vi har et eget tilbud til våre pasienter: [URL]\n{_OPT_OUT}",
-            allow_reply=False,
+            allow_reply=True,  # from the reply number, where STOPP can be answered
         ),
         TemplateType.MOBILE_PAYMENT: TemplateDefault(
             "Hei [Mottaker]! Her kan du betale for behandlingen: [URL]",

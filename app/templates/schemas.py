@@ -3,7 +3,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.sms.schemas import MAX_TEXT_CHARACTERS, TextAnalysisPublic
+from app.sms.schemas import (
+    ANALYSIS_EXAMPLE,
+    MAX_TEXT_CHARACTERS,
+    TextAnalysisPublic,
+    UnsupportedCharactersWarning,
+)
 from app.templates.defaults import TemplateType
 from app.templates.merge import KNOWN_FIELDS
 
@@ -101,16 +106,32 @@ class PreviewRequest(StrictModel):
     )
 
 
-class TemplateWarning(BaseModel):
-    code: Literal["may_exceed_max_segments", "keyword_spelled_out"]
+_TEMPLATE_EXAMPLE_TEXT = (
+    "Hei [Fornavn]! Husk timen hos [Behandler] [Tidspunkt] \u2013 ta med frikortet. Svar JA "
+    "for a bekrefte."
+)
+_RENDERED_EXAMPLE_TEXT = (
+    "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember kl. 09:15 \u2013 ta med "
+    "frikortet. Svar JA for a bekrefte."
+)
+
+
+class SegmentsWarning(BaseModel):
+    code: Literal["may_exceed_max_segments"]
     detail: str
-    segments: int | None = Field(
-        default=None, description="Segments when rendered with long but realistic values"
-    )
-    max_segments: int | None = None
-    keywords: list[str] | None = Field(
-        default=None, description="`keyword_spelled_out`: the words written out in the text"
-    )
+    segments: int = Field(description="Segments when rendered with long but realistic values")
+    max_segments: int
+
+
+class KeywordWarning(BaseModel):
+    code: Literal["keyword_spelled_out"]
+    detail: str
+    keywords: list[str] = Field(description="The reply keywords written out in the text")
+
+
+TemplateWarning = Annotated[
+    SegmentsWarning | KeywordWarning | UnsupportedCharactersWarning, Field(discriminator="code")
+]
 
 
 class TemplatePublic(BaseModel):
@@ -119,31 +140,12 @@ class TemplatePublic(BaseModel):
             "examples": [
                 {
                     "type": "reminder_1",
-                    "text": (
-                        "Hei [Fornavn]! Husk timen hos [Behandler] [Tidspunkt]. Svar "
-                        "JA for a bekrefte."
-                    ),
+                    "text": _TEMPLATE_EXAMPLE_TEXT,
                     "allow_reply": True,
                     "is_default": False,
                     "merge_fields": ["Fornavn", "Behandler", "Tidspunkt"],
                     "updated_at": "2026-12-01T13:00:00Z",
-                    "analysis": {
-                        "encoding": "GSM-7",
-                        "length": 96,
-                        "segments": 1,
-                        "parts": [
-                            (
-                                "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
-                                "kl. 09:15. Svar JA for a bekrefte."
-                            )
-                        ],
-                        "ucs2_characters": [],
-                        "non_bmp_characters": [],
-                        "first_ucs2_position": None,
-                        "cost": {"amount": "0.45", "currency": "NOK"},
-                        "max_segments": 3,
-                        "exceeds_max_segments": False,
-                    },
+                    "analysis": ANALYSIS_EXAMPLE,
                     "warnings": [],
                 }
             ]
@@ -158,7 +160,8 @@ class TemplatePublic(BaseModel):
     updated_at: datetime
     analysis: TextAnalysisPublic = Field(description="The text rendered with sample values")
     warnings: list[TemplateWarning] = Field(
-        description="E.g. the text may exceed the clinic's max_segments with long values"
+        description="E.g. the text may exceed the clinic's max_segments with long values, "
+        "or holds characters the clinic's provider cannot carry"
     )
 
 
@@ -172,36 +175,14 @@ class TemplatePreview(BaseModel):
             "examples": [
                 {
                     "type": "reminder_1",
-                    "template_text": (
-                        "Hei [Fornavn]! Husk timen hos [Behandler] [Tidspunkt]. Svar "
-                        "JA for a bekrefte."
-                    ),
-                    "text": (
-                        "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
-                        "kl. 09:15. Svar JA for a bekrefte."
-                    ),
+                    "template_text": _TEMPLATE_EXAMPLE_TEXT,
+                    "text": _RENDERED_EXAMPLE_TEXT,
                     "values": {
                         "Fornavn": "Kari",
                         "Behandler": "Tannlege Berg",
                         "Tidspunkt": "torsdag 3. desember kl. 09:15",
                     },
-                    "analysis": {
-                        "encoding": "GSM-7",
-                        "length": 96,
-                        "segments": 1,
-                        "parts": [
-                            (
-                                "Hei Kari! Husk timen hos Tannlege Berg torsdag 3. desember "
-                                "kl. 09:15. Svar JA for a bekrefte."
-                            )
-                        ],
-                        "ucs2_characters": [],
-                        "non_bmp_characters": [],
-                        "first_ucs2_position": None,
-                        "cost": {"amount": "0.45", "currency": "NOK"},
-                        "max_segments": 3,
-                        "exceeds_max_segments": False,
-                    },
+                    "analysis": ANALYSIS_EXAMPLE,
                     "warnings": [],
                 }
             ]
@@ -210,7 +191,9 @@ class TemplatePreview(BaseModel):
 
     type: TemplateType
     template_text: str = Field(description="The template text that was rendered")
-    text: str = Field(description="The rendered message")
+    text: str = Field(
+        description="The rendered message as written; `analysis.text` is how it is sent"
+    )
     values: dict[str, str] = Field(description="The value used for each merge field in the text")
     analysis: TextAnalysisPublic
     warnings: list[TemplateWarning]

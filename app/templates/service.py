@@ -1,6 +1,7 @@
 """Per-clinic template texts. Reads never write: a type with no stored row (a clinic made
 before a new type existed) shows our default until the clinic saves or resets it."""
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -14,12 +15,12 @@ from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import FieldError, InvalidInput, NotFound
 from app.core.models import utc_now
 from app.core.phones import format_for_display
+from app.messages.recipients import CONSENT_REQUIRED_TYPES
 from app.patients import service as patients_service
 from app.patients.models import Patient
 from app.reminder_rules import readiness
-from app.replies.keywords import DEFAULT_KEYWORDS, keyword_values
-from app.sms.service import public_analysis
-from app.sms.text import analyze
+from app.replies.keywords import DEFAULT_KEYWORDS, OPT_OUT_WORDS, keyword_values
+from app.sms.service import analyze_for, encode_for, unsupported_characters_warning
 from app.templates.asking import spelled_out
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
 from app.templates.merge import (
@@ -32,7 +33,9 @@ from app.templates.merge import (
 )
 from app.templates.models import MessageTemplate
 from app.templates.schemas import (
+    KeywordWarning,
     MergeValues,
+    SegmentsWarning,
     TemplateList,
     TemplatePreview,
     TemplatePublic,
@@ -105,6 +108,34 @@ async def _save(
     return row
 
 
+def _check_opt_out(template_type: TemplateType, text: str, allow_reply: bool) -> None:
+    """A marketing or offer text must say how to opt out, and be answerable with it."""
+    if template_type not in CONSENT_REQUIRED_TYPES:
+        return
+    errors: list[FieldError] = []
+    words = {word.upper() for word in re.findall(r"[^\W\d_]+", text)}
+    if not words & OPT_OUT_WORDS:
+        errors.append(
+            FieldError(
+                field="text",
+                reason="a marketing or offer text must tell how to opt out: add the reply "
+                'keyword STOPP, e.g. "Svar STOPP for å reservere deg mot slike meldinger."',
+                code="no_opt_out",
+            )
+        )
+    if not allow_reply:
+        errors.append(
+            FieldError(
+                field="allow_reply",
+                reason="marketing and offers must be answerable with STOPP: allow_reply must "
+                "be true",
+                code="must_allow_reply",
+            )
+        )
+    if errors:
+        raise InvalidInput("; ".join(error.reason for error in errors), errors=errors)
+
+
 async def update_template(
     session: AsyncSession,
     *,
@@ -115,6 +146,7 @@ async def update_template(
     now: datetime,
 ) -> MessageTemplate:
     _parse(text)
+    _check_opt_out(template_type, text, allow_reply)
     await _require_rules_ready(session, clinic_id, template_type, text, now)
     return await _save(
         session,
@@ -161,7 +193,11 @@ async def reset_template(
 
 
 def _warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
-    return _segment_warnings(parsed, settings) + _keyword_warnings(parsed, settings)
+    warnings = _segment_warnings(parsed, settings) + _keyword_warnings(parsed, settings)
+    unsupported = unsupported_characters_warning(parsed.text, settings)
+    if unsupported is not None:
+        warnings.append(unsupported)
+    return warnings
 
 
 def _keyword_warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
@@ -174,7 +210,7 @@ def _keyword_warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[
     stale = [word for word in words if word not in current]
     read = f" This clinic reads {' and '.join(current)}." if stale else ""
     return [
-        TemplateWarning(
+        KeywordWarning(
             code="keyword_spelled_out",
             detail=(
                 f"The text spells out {', '.join(words)}: write [Bekreft] and [Avbestill] "
@@ -186,11 +222,11 @@ def _keyword_warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[
 
 
 def _segment_warnings(parsed: ParsedTemplate, settings: ClinicSettings) -> list[TemplateWarning]:
-    segments = analyze(parsed.render(LONG_SAMPLE_VALUES)).segments
+    segments = encode_for(parsed.render(LONG_SAMPLE_VALUES), settings).analysis.segments
     if segments <= settings.max_segments:
         return []
     return [
-        TemplateWarning(
+        SegmentsWarning(
             code="may_exceed_max_segments",
             detail=(
                 f"With long but realistic values (names, practitioner, time, URLs) this text "
@@ -217,7 +253,7 @@ def to_public(row: MessageTemplate, settings: ClinicSettings) -> TemplatePublic:
         is_default=row.text == DEFAULT_TEMPLATES[template_type].text,
         merge_fields=_merge_fields(parsed),
         updated_at=row.updated_at,
-        analysis=public_analysis(analyze(parsed.render(SAMPLE_VALUES)), settings),
+        analysis=analyze_for(parsed.render(SAMPLE_VALUES), settings),
         warnings=_warnings(parsed, settings),
     )
 
@@ -325,6 +361,6 @@ async def preview_template(
         template_text=text,
         text=rendered,
         values={name: merged[name] for name in _merge_fields(parsed)},
-        analysis=public_analysis(analyze(rendered), settings),
+        analysis=analyze_for(rendered, settings),
         warnings=_warnings(parsed, settings),
     )

@@ -1,7 +1,10 @@
-"""LINK Mobility webhooks: delivery reports (MT/DLR v1.18) and inbound MO (v1.7), JSON.
+"""LINK Mobility webhooks: delivery reports (MT/DLR v1.18) and inbound MO (v1.7).
 
-Configure the gates with `contentType: application/json`. A long message may come back as
-one report per part, with `id` = `{messageId}${n}` (n from 0); `refId` is our message id.
+A gate posts JSON, XML or form data, whichever its destination is set up with; all three
+are read (`app.webhooks.formats`). A long message may come back as one report per part,
+with `id` = `{messageId}${n}` (n from 0); `refId` is our message id. A reply to a short
+number comes with `destination` like `NO-2333` and, routed by keyword, with the keyword
+still in the text: `route.keyword` says which.
 """
 
 from collections.abc import Mapping
@@ -10,12 +13,11 @@ from typing import Any
 from app.deliveries.reports import ParsedReport
 from app.messages.models import DeliveryState
 from app.replies.service import InboundSms
+from app.webhooks.formats import decoded_body
 from app.webhooks.parsing import (
     LARGEST_INTEGER,
     PHONE_NUMBER_LENGTH,
     MalformedWebhook,
-    json_body,
-    json_object,
     message_text,
     optional_text,
     our_message_id,
@@ -115,17 +117,36 @@ def _report(data: Mapping[str, Any]) -> ParsedReport:
     )
 
 
-def parse_delivery(body: bytes) -> list[ParsedReport]:
-    """One report per request as documented; a JSON array of reports is taken too."""
-    value = json_body(body)
-    items = value if isinstance(value, list) else [value]
+def _report_items(value: Any) -> list[Any]:
+    """One report per request as documented; several (a JSON array, or an XML root
+    wrapping report elements) are taken too."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, Mapping) and len(value) == 1 and "id" not in value:
+        (inner,) = value.values()
+        if isinstance(inner, Mapping):
+            return [inner]
+        if isinstance(inner, list):
+            return inner
+    return [value]
+
+
+def parse_delivery(body: bytes, content_type: str | None = None) -> list[ParsedReport]:
+    items = _report_items(decoded_body(body, content_type))
     if not items or not all(isinstance(item, Mapping) for item in items):
-        raise MalformedWebhook("expected a delivery report object (or an array of them)")
+        raise MalformedWebhook("expected a delivery report object (or a list of them)")
     return [_report(item) for item in items]
 
 
-def parse_inbound(body: bytes) -> InboundSms:
-    data = json_object(body)
+def _routing_keyword(data: Mapping[str, Any]) -> str | None:
+    route = data.get("route")
+    return optional_text(route, "keyword") if isinstance(route, Mapping) else None
+
+
+def parse_inbound(body: bytes, content_type: str | None = None) -> InboundSms:
+    data = decoded_body(body, content_type)
+    if not isinstance(data, Mapping):
+        raise MalformedWebhook("expected an inbound message object")
     content = data.get("content")
     if not isinstance(content, Mapping):
         raise MalformedWebhook("`content` is missing or not an object")
@@ -134,4 +155,5 @@ def parse_inbound(body: bytes) -> InboundSms:
         sender=required_text(data, "source", PHONE_NUMBER_LENGTH),
         recipient=optional_text(data, "destination", PHONE_NUMBER_LENGTH),
         text=message_text(content, "userData"),
+        routing_keyword=_routing_keyword(data),
     )

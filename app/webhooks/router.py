@@ -1,21 +1,25 @@
 """`POST /v1/webhooks/{provider}/{secret}/delivery|inbound`: what providers call.
 
-Unknown provider or secret: 404. Twilio's signature wrong or missing: 401. A body we
-cannot read: 400 with the reason, nothing stored. Everything else: 200, quickly (providers
-retry non-2xx answers for up to two days), reports for messages we do not know included.
+Unknown provider or secret: 404. A signature wrong or missing (Twilio; Sinch once the
+clinic set its callback secret): 401. A body we cannot read: 400 with the reason, nothing
+stored. Everything else: 200, quickly (providers retry non-2xx answers for up to two
+days), reports for messages we do not know and repeats of a webhook included.
 """
 
 import logging
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
-from app.core.deps import ClockDep, RateLimiterDep, SessionDep, SettingsDep
+from app.core.deps import ClockDep, RateLimiterDep, RedisDep, SessionDep, SettingsDep
 from app.core.errors import AppError, Problem
 from app.core.ratelimit import webhook_caller
 from app.metrics import observe_report_rejected, observe_reports_received
 from app.webhooks import service
+from app.webhooks.duplicates import repeats_of
 from app.webhooks.parsing import BodyTooLarge, MalformedWebhook
+from app.webhooks.request import WebhookRequest
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +29,10 @@ MAX_BODY_BYTES = 1024 * 1024
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": Problem, "description": "The body could not be read; nothing was stored"},
-    401: {"model": Problem, "description": "Twilio: the signature is missing or wrong"},
+    401: {
+        "model": Problem,
+        "description": "The signature is missing or wrong (Twilio; Sinch with a callback secret)",
+    },
     404: {"model": Problem, "description": "Unknown provider or secret"},
     413: {"model": Problem, "description": "Body over 1 MiB"},
 }
@@ -49,17 +56,17 @@ class InboundAcknowledged(BaseModel):
     reply_id: str | None
 
 
-async def _webhook_request(request: Request, public_base_url: str) -> service.WebhookRequest:
+async def _webhook_request(request: Request, public_base_url: str) -> WebhookRequest:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"at most {MAX_BODY_BYTES} bytes")
     body = await _capped_body(request)
     query = request.scope["query_string"].decode()
-    return service.WebhookRequest(
+    return WebhookRequest(
         body=body,
         query=dict(request.query_params),
         url=f"{public_base_url.rstrip('/')}{request.scope['path']}{'?' if query else ''}{query}",
-        signature=request.headers.get("x-twilio-signature"),
+        headers={name.lower(): value for name, value in request.headers.items()},
     )
 
 
@@ -107,6 +114,9 @@ async def take_delivery_reports(request: Request, provider: str, secret: str) ->
             secret=secret,
             provider=provider,
             request=webhook,
+            repeats=repeats_of(
+                state.redis, secret=secret, provider=provider, headers=webhook.headers
+            ),
             now=state.clock.now(),
         )
     except MalformedWebhook as exc:
@@ -134,6 +144,7 @@ async def inbound_sms(
     clock: ClockDep,
     config: SettingsDep,
     limiter: RateLimiterDep,
+    redis: RedisDep,
 ) -> Response:
     """Inbound SMS (replies): stored, matched to a patient and the message answered, keyword
     applied (STOPP/START, confirm/cancel), and announced as `reply.received`."""
@@ -141,17 +152,25 @@ async def inbound_sms(
     await limiter.check(webhook_caller(secret), config.webhook_rate_limit_per_minute)
     clinic = await service.clinic_for_secret(session, secret)
     webhook = await _webhook_request(request, config.public_base_url)
+    repeats = repeats_of(redis, secret=secret, provider=provider, headers=webhook.headers)
     try:
         reply = await service.receive_inbound(
-            session, clinic=clinic, provider=provider, request=webhook, now=clock.now()
+            session,
+            clinic=clinic,
+            provider=provider,
+            request=webhook,
+            repeats=repeats,
+            now=clock.now(),
         )
     except MalformedWebhook as exc:
         _log_malformed(provider, "inbound", exc)
         raise
+    # Runs once the response is sent, so after the request's transaction committed.
+    remember = BackgroundTask(repeats.remember)
     if provider == "twilio":
         # Twilio reads the answer as TwiML: an empty <Response> texts nothing back.
-        return Response(TWIML_EMPTY, media_type="text/xml")
+        return Response(TWIML_EMPTY, media_type="text/xml", background=remember)
     answer = InboundAcknowledged(
         stored=reply is not None, reply_id=str(reply.id) if reply else None
     )
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return Response(answer.model_dump_json(), media_type="application/json", background=remember)

@@ -1,11 +1,13 @@
 """Provider webhooks: which clinic (the secret in the URL), is it really the provider
-(Twilio's signature), and what the body says (each provider's parser)."""
+(its signature, `app.webhooks.verification`), have we had it before (its idempotency
+token), and what the body says (each provider's parser)."""
 
 import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,7 +21,9 @@ from app.deliveries.reports import ParsedReport
 from app.replies.models import Reply
 from app.replies.service import InboundSms, receive_reply
 from app.webhooks import linkmobility, sinch, twilio
-from app.webhooks.parsing import SignatureRejected, form_fields
+from app.webhooks.duplicates import Repeats
+from app.webhooks.request import WebhookRequest
+from app.webhooks.verification import VERIFIERS, signs
 
 logger = logging.getLogger(__name__)
 
@@ -27,24 +31,19 @@ UNKNOWN_URL = "No webhook at this URL: check the provider and the secret (see GE
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookRequest:
-    body: bytes
-    query: Mapping[str, str]
-    url: str  # as the provider called it: PUBLIC_BASE_URL + path + query
-    signature: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class ProviderWebhooks:
     parse_delivery: Callable[[WebhookRequest], list[ParsedReport]]
     parse_inbound: Callable[[WebhookRequest], InboundSms | None]
-    signed: bool = False
 
 
 PROVIDERS: Mapping[str, ProviderWebhooks] = {
     "linkmobility": ProviderWebhooks(
-        parse_delivery=lambda request: linkmobility.parse_delivery(request.body),
-        parse_inbound=lambda request: linkmobility.parse_inbound(request.body),
+        parse_delivery=lambda request: linkmobility.parse_delivery(
+            request.body, request.content_type
+        ),
+        parse_inbound=lambda request: linkmobility.parse_inbound(
+            request.body, request.content_type
+        ),
     ),
     "sinch": ProviderWebhooks(
         parse_delivery=lambda request: sinch.parse_delivery(request.body),
@@ -53,7 +52,6 @@ PROVIDERS: Mapping[str, ProviderWebhooks] = {
     "twilio": ProviderWebhooks(
         parse_delivery=lambda request: twilio.parse_delivery(request.body, request.query),
         parse_inbound=lambda request: twilio.parse_inbound(request.body),
-        signed=True,
     ),
 }
 
@@ -73,27 +71,31 @@ async def clinic_for_secret(session: AsyncSession, secret: str) -> Clinic:
     return clinic
 
 
-async def verify_signature(session: AsyncSession, clinic: Clinic, request: WebhookRequest) -> None:
-    """Twilio signs with the account's auth token; without one we cannot tell it is Twilio."""
+def _credentials(credentials: Mapping[str, Any], provider: str) -> Mapping[str, str]:
+    fields: Mapping[str, str] = credentials.get(provider, {})
+    return fields
+
+
+async def verify_signature(
+    session: AsyncSession, clinic: Clinic, provider: str, request: WebhookRequest
+) -> None:
+    """The provider's own check, where it has one (401 when it fails)."""
+    verify = VERIFIERS.get(provider)
+    if verify is None:
+        return
     settings = await get_clinic_settings(session, clinic.id)
-    token = settings.provider_credentials.get("twilio", {}).get("auth_token")
-    if not token:
-        raise SignatureRejected(
-            "This clinic has no Twilio auth token configured, so the signature cannot be checked."
-        )
-    fields = form_fields(request.body)
-    if not twilio.signature_is_valid(request.url, fields, token, request.signature):
-        logger.warning("Twilio signature rejected", extra={"clinic_id": str(clinic.id)})
-        raise SignatureRejected("X-Twilio-Signature is missing or does not match.")
+    verify(request, _credentials(settings.provider_credentials, provider))
 
 
 async def _refuse_unsigned_stand_in(session: AsyncSession, clinic: Clinic, provider: str) -> None:
-    """A clinic whose provider signs its webhooks (Twilio) takes replies through that
-    provider's URL only: another provider's URL checks no signature, and a forged STOPP
-    or NEI must not get in by it. (Delivery reports are held to the provider that took
-    each message when they are applied.)"""
-    configured = (await get_clinic_settings(session, clinic.id)).provider
-    if provider != configured and configured in PROVIDERS and PROVIDERS[configured].signed:
+    """A clinic whose provider signs its webhooks (Twilio; Sinch with a callback secret)
+    takes replies through that provider's URL only: another provider's URL checks no
+    signature, and a forged STOPP or NEI must not get in by it. (Delivery reports are held
+    to the provider that took each message when they are applied.)"""
+    settings = await get_clinic_settings(session, clinic.id)
+    configured = settings.provider
+    credentials = _credentials(settings.provider_credentials, configured)
+    if provider != configured and signs(configured, credentials):
         raise NotFound(UNKNOWN_URL)
 
 
@@ -104,17 +106,23 @@ async def receive_delivery_reports(
     secret: str,
     provider: str,
     request: WebhookRequest,
+    repeats: Repeats,
     now: datetime,
 ) -> tuple[int, int]:
     """Verify, parse and store; answers (reports in the body, reports new to us)."""
     webhooks = provider_webhooks(provider)
-    if webhooks.signed:
+    if provider in VERIFIERS:
         async with sessionmaker() as session:
-            await verify_signature(session, await clinic_for_secret(session, secret), request)
+            clinic = await clinic_for_secret(session, secret)
+            await verify_signature(session, clinic, provider, request)
     reports = webhooks.parse_delivery(request)
+    if await repeats.seen():
+        logger.info("repeated delivery report webhook dropped", extra={"provider": provider})
+        return len(reports), 0
     stored = await intake.store(secret=secret, provider=provider, reports=reports, now=now)
     if stored is None:
         raise NotFound(UNKNOWN_URL)
+    await repeats.remember()
     return len(reports), stored
 
 
@@ -124,13 +132,17 @@ async def receive_inbound(
     clinic: Clinic,
     provider: str,
     request: WebhookRequest,
+    repeats: Repeats,
     now: datetime,
 ) -> Reply | None:
-    """Verify, parse, store and act; None for a repeat or a message with no text."""
+    """Verify, parse, store and act; None for a repeat or a message with no text. (The
+    caller remembers `repeats` once the transaction is committed.)"""
     webhooks = provider_webhooks(provider)
     await _refuse_unsigned_stand_in(session, clinic, provider)
-    if webhooks.signed:
-        await verify_signature(session, clinic, request)
+    await verify_signature(session, clinic, provider, request)
+    if await repeats.seen():
+        logger.info("repeated inbound webhook dropped", extra={"provider": provider})
+        return None
     inbound = webhooks.parse_inbound(request)
     if inbound is None:
         logger.info(

@@ -2,11 +2,20 @@
 
 We ask for `per_recipient` reports and send one recipient per batch, so `client_reference`
 (our message id) names the message; `batch_id` is the report's external id.
+
+Callbacks may be signed (HMAC, set up for the service plan): `x-sinch-webhook-signature`
+is base64(HMAC-SHA256(callback secret, `{raw body}.{nonce}.{timestamp}`)), with the nonce,
+timestamp and algorithm in `x-sinch-webhook-signature-nonce|-timestamp|-algorithm`, as the
+official SDKs validate it.
 """
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from app.core.phones import short_code
 from app.deliveries.reports import ParsedReport
 from app.messages.models import DeliveryState
 from app.replies.service import InboundSms
@@ -21,6 +30,12 @@ from app.webhooks.parsing import (
     required_text,
     timestamp,
 )
+
+SIGNATURE_HEADER = "x-sinch-webhook-signature"
+NONCE_HEADER = "x-sinch-webhook-signature-nonce"
+TIMESTAMP_HEADER = "x-sinch-webhook-signature-timestamp"
+ALGORITHM_HEADER = "x-sinch-webhook-signature-algorithm"
+HMAC_SHA256 = "HmacSHA256"
 
 # A status with its code (`Delivered/0`) is a report's 40-character status code.
 STATUS_LENGTH = 24
@@ -117,15 +132,40 @@ def parse_delivery(body: bytes) -> list[ParsedReport]:
     raise MalformedWebhook(f"`type` {kind!r} is not an SMS delivery report")
 
 
+def _international(number: str) -> str:
+    """Sinch gives MSISDNs without their `+` (`4791234567`); a short code stays as it is."""
+    return f"+{number}" if number.isdigit() and short_code(number) is None else number
+
+
 def parse_inbound(body: bytes) -> InboundSms | None:
     """A `mo_text`; other kinds (binary, MMS) carry no text and are acknowledged only."""
     data = json_object(body)
     kind = required_text(data, "type")
     if kind != "mo_text":
         return None
+    recipient = optional_text(data, "to", PHONE_NUMBER_LENGTH)
     return InboundSms(
         provider_message_id=required_text(data, "id"),
-        sender=required_text(data, "from", PHONE_NUMBER_LENGTH),
-        recipient=optional_text(data, "to", PHONE_NUMBER_LENGTH),
+        sender=_international(required_text(data, "from", PHONE_NUMBER_LENGTH)),
+        recipient=_international(recipient) if recipient else None,
         text=message_text(data, "body"),
     )
+
+
+def signature(body: bytes, nonce: str, timestamp: str, secret: str) -> str:
+    signed = body + f".{nonce}.{timestamp}".encode()
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_is_valid(body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    """The signature headers are all there and match; an algorithm other than
+    HMAC-SHA256, when one is named, is refused."""
+    given = headers.get(SIGNATURE_HEADER)
+    nonce = headers.get(NONCE_HEADER)
+    timestamp = headers.get(TIMESTAMP_HEADER)
+    algorithm = headers.get(ALGORITHM_HEADER, HMAC_SHA256)
+    if not given or not nonce or not timestamp or algorithm.lower() != HMAC_SHA256.lower():
+        return False
+    expected = signature(body, nonce, timestamp, secret)
+    return hmac.compare_digest(expected.encode(), given.encode())

@@ -1,12 +1,16 @@
 """Twilio webhooks: status callbacks and inbound SMS, form posts signed with
-`X-Twilio-Signature` (HMAC-SHA1 of the URL and the sorted form fields, keyed with the
-account's auth token). Our adapter adds `?message_id=<ours>` to each StatusCallback URL.
+`X-Twilio-Signature`: an HMAC of the URL and the sorted form fields, keyed with the
+account's auth token (HMAC-SHA1), or, where a Webhook Rule applies a SharedKey, with that
+key and the algorithm `X-Twilio-Webhooks-Signature-Settings` names (HMAC-SHA256). Our
+adapter adds `?message_id=<ours>` to each StatusCallback URL.
 """
 
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from app.deliveries.reports import ParsedReport
@@ -23,6 +27,17 @@ from app.webhooks.parsing import (
 )
 
 MESSAGE_ID_PARAMETER = "message_id"
+SIGNATURE_HEADER = "x-twilio-signature"
+SIGNATURE_SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+IDEMPOTENCY_HEADER = "i-twilio-idempotency-token"
+HMAC_SHA1 = "HMAC_SHA1"
+HMAC_SHA256 = "HMAC_SHA256"
+ALGORITHMS: Mapping[str, Callable[..., Any]] = {
+    HMAC_SHA1: hashlib.sha1,
+    HMAC_SHA256: hashlib.sha256,
+}
+# RawDlrDoneDate: the carrier's done date, YYMMDDhhmm.
+_DONE_DATE_FORMAT = "%y%m%d%H%M"
 
 # MessageEnumStatus. No callback comes for the first status; `receiving`/`received` are
 # inbound and `read` is WhatsApp's (it implies delivered).
@@ -95,8 +110,22 @@ def parse_delivery(body: bytes, query: Mapping[str, str]) -> list[ParsedReport]:
             message_id=our_message_id(query.get(MESSAGE_ID_PARAMETER)),
             state=STATUSES.get(status.lower(), DeliveryState.ACCEPTED),
             detail=_detail(status, error_code),
+            occurred_at=done_date(_first(fields, "RawDlrDoneDate")),
         )
     ]
+
+
+def done_date(value: str | None) -> datetime | None:
+    """`RawDlrDoneDate` (YYMMDDhhmm), the carrier's delivery time, on most delivered and
+    undelivered callbacks. Twilio passes it through without a zone ("the offset varies
+    between carriers"): read as UTC, and never later than the callback's arrival (the
+    intake caps it). Unreadable: None, and the arrival time is used."""
+    if value is None or len(value) != len("YYMMDDhhmm") or not value.isdigit():
+        return None
+    try:
+        return datetime.strptime(value, _DONE_DATE_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def parse_inbound(body: bytes) -> InboundSms:
@@ -113,7 +142,9 @@ def parse_inbound(body: bytes) -> InboundSms:
     )
 
 
-def signature(url: str, fields: Iterable[tuple[str, str]], auth_token: str) -> str:
+def signature(
+    url: str, fields: Iterable[tuple[str, str]], key: str, algorithm: str = HMAC_SHA1
+) -> str:
     """As twilio-python's RequestValidator: the URL, then each name and value, sorted."""
     grouped: dict[str, set[str]] = {}
     for name, value in fields:
@@ -121,8 +152,18 @@ def signature(url: str, fields: Iterable[tuple[str, str]], auth_token: str) -> s
     data = url + "".join(
         name + value for name in sorted(grouped) for value in sorted(grouped[name])
     )
-    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    digest = hmac.new(key.encode(), data.encode(), ALGORITHMS[algorithm]).digest()
     return base64.b64encode(digest).decode()
+
+
+def signing_algorithm(settings_header: str | None) -> str:
+    """The algorithm `X-Twilio-Webhooks-Signature-Settings` names (`key=…,algorithm=…`);
+    HMAC_SHA1 (the auth token's) when it names none."""
+    for part in (settings_header or "").split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "algorithm" and value.strip():
+            return value.strip().upper()
+    return HMAC_SHA1
 
 
 def _port_variants(url: str) -> list[str]:
@@ -140,13 +181,17 @@ def _port_variants(url: str) -> list[str]:
 
 
 def signature_is_valid(
-    url: str, fields: Iterable[tuple[str, str]], auth_token: str, header: str | None
+    url: str,
+    fields: Iterable[tuple[str, str]],
+    key: str,
+    header: str | None,
+    algorithm: str = HMAC_SHA1,
 ) -> bool:
-    if not header:
+    if not header or algorithm not in ALGORITHMS:
         return False
     fields = list(fields)
     expected = header.encode()  # bytes: compare_digest refuses non-ASCII text
     return any(
-        hmac.compare_digest(signature(candidate, fields, auth_token).encode(), expected)
+        hmac.compare_digest(signature(candidate, fields, key, algorithm).encode(), expected)
         for candidate in _port_variants(url)
     )

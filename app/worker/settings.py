@@ -31,6 +31,8 @@ from app.events.targets import check_public_target
 from app.idempotency import tasks as idempotency_tasks
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
+from app.recalls import tasks as recall_tasks
+from app.reconciliation import tasks as reconciliation_tasks
 from app.retention import tasks as retention_tasks
 from app.worker.heartbeat import record_heartbeat
 from app.worker.models import WorkerStatus
@@ -192,6 +194,23 @@ class WorkerSettings:
             unique=True,
             run_at_startup=True,
             timeout=120,
+        ),
+        cron(
+            reconciliation_tasks.reconcile,
+            name=reconciliation_tasks.RECONCILE_JOB,
+            minute=set(range(0, 60, 5)),
+            second=30,
+            unique=True,
+            timeout=300,
+        ),
+        cron(
+            recall_tasks.plan,
+            name=recall_tasks.PLAN_JOB,
+            minute=set(range(0, 60, 5)),
+            second=45,
+            unique=True,
+            run_at_startup=True,
+            timeout=300,
         ),
         cron(
             retention_tasks.purge,

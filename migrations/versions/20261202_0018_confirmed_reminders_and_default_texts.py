@@ -1,7 +1,7 @@
 """reminders only if unconfirmed, appointments without reminders, default texts that are right
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0020
 Create Date: 2026-12-02 12:00:00.000000
 
 Adds `reminder_rules.reminder_{2,3}_only_if_unconfirmed` (default true),
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0012"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

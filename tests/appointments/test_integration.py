@@ -1,5 +1,5 @@
 """Where appointments meet the rest: replies (JA/NEI), POST /v1/messages with an
-appointment, template previews with real records, a patient's recall state, erasure."""
+appointment, template previews with real records, erasure."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,8 +16,6 @@ from tests.appointments.conftest import (
     by_type,
     messages_of,
     put_appointment,
-    send_due,
-    set_delivery,
     z,
 )
 from tests.conftest import ClinicAccess
@@ -237,40 +235,6 @@ class TestPreview:
         )
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == field
-
-
-class TestRecallState:
-    async def test_the_latest_recall_messages_state_on_the_patient(
-        self,
-        client: httpx.AsyncClient,
-        clinic: ClinicAccess,
-        clock: FixedClock,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
-        async def recall() -> dict[str, str] | None:
-            response = await client.get("/v1/patients/1001", headers=clinic.headers)
-            value: dict[str, str] | None = response.json()["recall"]
-            return value
-
-        assert await recall() is None
-        bulk = await client.post(
-            "/v1/messages/bulk",
-            headers=clinic.headers,
-            json={
-                "patient_nos": ["1001"],
-                "template_type": "recall",
-                "merge_values": {"URL": "https://t.no/b"},
-            },
-        )
-        assert bulk.status_code == 200, bulk.text
-        message_id = bulk.json()["outcomes"][0]["message_ids"][0]
-        state = await recall()
-        assert state is not None
-        assert (state["state"], state["message_id"]) == ("ready", message_id)
-        await send_due(sessionmaker, clock)
-        assert (await recall() or {})["state"] == "sent"
-        await set_delivery(sessionmaker, message_id, "delivered")
-        assert (await recall() or {})["state"] == "delivered"
 
 
 class TestErasure:

@@ -144,7 +144,14 @@ class TestCredentials:
         await client.patch(
             "/v1/settings",
             headers=clinic.headers,
-            json={"provider_credentials": {"twilio": {"account_sid": "AC1", "auth_token": "t"}}},
+            json={
+                "provider_credentials": {
+                    "twilio": {
+                        "account_sid": "AC0123456789abcdef0123456789abcdef",
+                        "auth_token": "t",
+                    }
+                }
+            },
         )
         kept = await client.put("/v1/settings", headers=clinic.headers, json={"provider": "twilio"})
         assert kept.json()["credentials_set"]["twilio"] == ["account_sid", "auth_token"]
@@ -154,6 +161,22 @@ class TestCredentials:
             json={"provider_credentials": {"twilio": {"auth_token": None}}},
         )
         assert cleared.json()["credentials_set"]["twilio"] == ["account_sid"]
+
+    async def test_a_wrong_account_sid_is_422_naming_the_rule_not_the_value(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        response = await client.patch(
+            "/v1/settings",
+            headers=clinic.headers,
+            json={"provider_credentials": {"twilio": {"account_sid": "ACnot-a-sid-but-a-secret"}}},
+        )
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["field"] == "provider_credentials.twilio.account_sid"
+        assert "AC followed by 32 hexadecimal digits" in error["reason"]
+        assert "not-a-sid-but-a-secret" not in response.text
+        shown = await client.get("/v1/settings", headers=clinic.headers)
+        assert shown.json()["credentials_set"]["twilio"] == []
 
 
 BAD_VALUES = [
@@ -189,6 +212,27 @@ BAD_VALUES = [
     ("pause_rules", {"night_start": "21:00", "night_end": 0}, "pause_rules.night_end"),
     ("pause_rules", None, "pause_rules"),
     ("provider_credentials", {"sinch": {"password": "x"}}, "provider_credentials.sinch.password"),
+    *[
+        (
+            "provider_credentials",
+            {provider: {name: value}},
+            f"provider_credentials.{provider}.{name}",
+        )
+        for provider, name, value in [
+            ("twilio", "account_sid", "AC1"),  # AC + 32 hex digits (Twilio error 21470)
+            ("twilio", "account_sid", "SK0123456789abcdef0123456789abcdef"),
+            ("twilio", "account_sid", "AC0123456789abcdef0123456789abcdeg"),
+            ("twilio", "auth_token", " 0123456789abcdef0123456789abcdef"),
+            ("twilio", "webhook_shared_key", "two words"),
+            ("sinch", "service_plan_id", "plan/../other"),
+            ("sinch", "api_token", "token\n"),
+            ("sinch", "callback_secret", ""),
+            ("linkmobility", "username", "user\u0000"),
+            ("linkmobility", "password", "pass "),
+            ("linkmobility", "platform_id", "COMMON API"),
+            ("linkmobility", "gate_id", "x" * 257),
+        ]
+    ],
     ("colour", "blue", "colour"),
 ]
 

@@ -231,6 +231,7 @@ class TestBadInput:
 
 
 class TestBulk:
+    @pytest.mark.usefixtures("reply_number")
     async def test_each_patient_gets_an_outcome(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
@@ -260,6 +261,7 @@ class TestBulk:
         listed = await list_messages(client, clinic)
         assert [m["id"] for m in listed["data"]] == body["outcomes"][0]["message_ids"]
 
+    @pytest.mark.usefixtures("reply_number")
     async def test_marketing_follows_marketing_consent_not_wants_sms(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
@@ -281,6 +283,7 @@ class TestBulk:
         stored = (await list_messages(client, clinic))["data"]
         assert [m["patient_no"] for m in stored] == ["1"]
 
+    @pytest.mark.usefixtures("reply_number")
     async def test_opted_out_patients_get_no_marketing_but_do_get_service_messages(
         self, client: httpx.AsyncClient, clinic: ClinicAccess, sessionmaker: Any
     ) -> None:

@@ -3,12 +3,15 @@
 import json
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 import app.tables  # noqa: F401  (every table in the metadata)
 from tests.conftest import ClinicAccess
+from tests.events.test_subscriptions_api import subscribe
+from tests.replies.test_inbound import reply
 
 FIRST, LAST = "Sølvireidun", "Quorndalsen"
 NUMBER = "+4791234567"
@@ -55,4 +58,40 @@ async def test_erasure_leaves_nothing_personal_in_any_table_or_replay(
     assert not [needle for needle in NEEDLES if needle in replay.text]
     after = await _stored_strings(sessionmaker)
     leaks = [(needle, value) for value in after for needle in NEEDLES if needle in value]
+    assert leaks == []
+
+
+SKIPPED_NO = "Q7001"  # no hex digit: never part of an id
+
+
+@pytest.mark.usefixtures("reply_number")
+async def test_erasure_reaches_skipped_outcomes_number_blocks_and_text_sources(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await subscribe(client, clinic)
+    patient = {"first_name": FIRST, "last_name": LAST, "mobile": NUMBER, "wants_sms": True}
+    put = await client.put(f"/v1/patients/{SKIPPED_NO}", headers=clinic.headers, json=patient)
+    assert put.status_code == 201, put.text
+    bulk_headers = {**clinic.headers, "Idempotency-Key": "skipped-bulk"}
+    bulk = {"patient_nos": [SKIPPED_NO], "template_type": "marketing"}
+    skipped = await client.post("/v1/messages/bulk", headers=bulk_headers, json=bulk)
+    assert skipped.json()["outcomes"][0]["reason"] == "no_marketing_consent"
+    named = {"patient_no": SKIPPED_NO, "text": "Hei [Fornavn] [Etternavn]!"}
+    assert (await client.post("/v1/messages", headers=clinic.headers, json=named)).is_success
+    await reply(client, clinic, "STOPP")  # from NUMBER: blocks it for marketing
+    needles = (FIRST, LAST, NUMBER, "91234567", SKIPPED_NO)
+    before = await _stored_strings(sessionmaker)
+    assert all(any(needle in value for value in before) for needle in needles)
+
+    erased = await client.delete(f"/v1/patients/{SKIPPED_NO}", headers=clinic.headers)
+    assert erased.status_code == 204
+
+    replay = await client.post("/v1/messages/bulk", headers=bulk_headers, json=bulk)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["outcomes"][0]["reason"] == "no_marketing_consent"
+    assert SKIPPED_NO not in replay.text
+    after = await _stored_strings(sessionmaker)
+    leaks = [(needle, value) for value in after for needle in needles if needle in value]
     assert leaks == []

@@ -93,6 +93,7 @@ async def test_a_removed_number_cancels_the_messages_with_the_reason(
     assert (await message(client, clinic, kept["id"]))["status"] == "pending"
 
 
+@pytest.mark.usefixtures("reply_number")
 async def test_consent_withdrawn_cancels_what_the_policy_no_longer_allows(
     client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
 ) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from app.core.clock import FixedClock
 from app.messages.models import Message
 from app.patients.models import Patient
+from app.recalls.schemas import NO_RECALL
 from tests.conftest import START_TIME, ClinicAccess
 
 KARI = {
@@ -119,7 +120,9 @@ class TestUpsert:
         assert body["guardians"] == []
         assert body["created_at"] == "2026-11-30T10:00:00Z"
         assert body["updated_at"] == "2026-11-30T11:00:00Z"
-        assert await _get(client, clinic, "1001") == body | {"recall": None}
+        assert await _get(client, clinic, "1001") == body | {
+            "recall": NO_RECALL.model_dump(mode="json")
+        }
 
     async def test_names_are_trimmed(self, client: httpx.AsyncClient, clinic: ClinicAccess) -> None:
         response = await _put(client, clinic, "1", {"first_name": " Per ", "last_name": "Ås  "})

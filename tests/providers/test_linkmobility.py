@@ -196,19 +196,22 @@ async def test_several_messages_go_to_sendbatch(
         200, json=[queued("id-1", "msg-1"), queued("id-2", "msg-2")]
     )
     messages = [
-        sms(1),
-        sms(2, sender="+4791234567", sender_kind=SenderKind.NUMBER, expires_in=timedelta(hours=2)),
+        sms(1, expires_in=timedelta(hours=1, minutes=10)),
+        sms(2, sender="+4791234567", sender_kind=SenderKind.NUMBER, expires_in=timedelta(hours=1)),
     ]
 
     results = await provider.send_batch(messages)
 
     assert results == [Accepted("id-1"), Accepted("id-2")]
+    # Validity only at the top level (the shorter of the two); per message only the
+    # fields LINK documents for `sendRequestMessages[]`.
     assert sent_json(route) == {
         "platformId": "COMMON_API",
         "platformPartnerId": "4242",
         "useDeliveryReport": True,
         "deliveryReportGates": ["gate-77"],
         "ignoreResponse": False,
+        "relativeValidityTime": 3_600_000,
         "sendRequestMessages": [
             {
                 "source": "Tannlegen",
@@ -216,7 +219,6 @@ async def test_several_messages_go_to_sendbatch(
                 "destination": "+4790000001",
                 "userData": messages[0].text,
                 "refId": "msg-1",
-                "relativeValidityTime": 3_600_000,
             },
             {
                 "source": "+4791234567",
@@ -224,7 +226,6 @@ async def test_several_messages_go_to_sendbatch(
                 "destination": "+4790000002",
                 "userData": messages[1].text,
                 "refId": "msg-2",
-                "relativeValidityTime": 7_200_000,
             },
         ],
     }

@@ -26,7 +26,16 @@ DEFAULTS: Json = {
     "booking_confirmation": False,
     "cancellation_confirmation": False,
     "thank_you": {"enabled": False, "hours_after": 2},
-    "recall": {"enabled": False, "interval_months": 12, "template_type": "recall"},
+    "recall": {
+        "enabled": False,
+        "interval_months": 12,
+        "template_type": "recall",
+        "days_before_due": 30,
+        "send_hour": 10,
+        "repeat_after_days": 30,
+        "max_attempts": 2,
+        "booking_url": None,
+    },
 }
 
 
@@ -69,6 +78,7 @@ class TestRules:
             "min_lead_hours": 2,
             "only_if_unconfirmed": True,
         }
+        expected["recall"] = DEFAULTS["recall"] | body["recall"]
         read = (await client.get("/v1/reminder-rules", headers=clinic.headers)).json()
         assert read.pop("updated_at") == "2026-11-30T10:00:00Z"
         assert read == expected
@@ -119,6 +129,14 @@ BAD_RULES: list[tuple[str, Json, str]] = [
     ),
     ("recall interval", {"recall": {"interval_months": 0}}, "recall.interval_months"),
     ("unknown template", {"recall": {"template_type": "birthday"}}, "recall.template_type"),
+    ("negative days before", {"recall": {"days_before_due": -1}}, "recall.days_before_due"),
+    ("over a year before", {"recall": {"days_before_due": 366}}, "recall.days_before_due"),
+    ("send hour 24", {"recall": {"send_hour": 24}}, "recall.send_hour"),
+    ("send hour -1", {"recall": {"send_hour": -1}}, "recall.send_hour"),
+    ("repeat after 0 days", {"recall": {"repeat_after_days": 0}}, "recall.repeat_after_days"),
+    ("no attempts", {"recall": {"max_attempts": 0}}, "recall.max_attempts"),
+    ("six attempts", {"recall": {"max_attempts": 6}}, "recall.max_attempts"),
+    ("not a URL", {"recall": {"booking_url": "tannlege.no"}}, "recall.booking_url"),
     ("unknown field", {"reminder_4": {"enabled": True, "hours_before": 1}}, "reminder_4"),
     (
         "reminder 1 always goes",

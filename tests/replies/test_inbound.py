@@ -104,7 +104,7 @@ class TestMatching:
         [stored] = await replies_of(client, clinic)
         assert stored["id"] == answer["reply_id"]
         assert stored["from"] == NUMBER
-        assert stored["to"] == "NO-2333"
+        assert stored["to"] == "2333"  # LINK's NO-2333, stored as the short code
         assert stored["text"] == "Ja, jeg kommer"
         assert stored["patient_no"] == "1001"
         assert stored["message_id"] == newer
@@ -271,6 +271,7 @@ async def opted_out_at(sessionmaker: async_sessionmaker[AsyncSession], patient_n
 
 
 class TestKeywords:
+    @pytest.mark.usefixtures("reply_number")
     async def test_stop_withdraws_marketing_consent_and_start_gives_none_back(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
@@ -293,6 +294,7 @@ class TestKeywords:
         assert marketing.json()["outcomes"][0]["reason"] == "no_marketing_consent"
 
     @pytest.mark.parametrize("text", ["STOPP", "stopp", " Stop ", "STOPP!", "stopp takk"])
+    @pytest.mark.usefixtures("reply_number")
     async def test_stop_opts_out_and_start_opts_back_in(
         self,
         client: httpx.AsyncClient,
@@ -409,6 +411,7 @@ class TestProviders:
             message_id,
             "sinch",
         )
+        assert stored["to"] == "+4790000000"  # Sinch leaves out the `+`; stored in E.164
 
     async def test_sinch_without_text_is_acknowledged_only(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
@@ -465,7 +468,12 @@ class TestProviders:
             json={
                 "provider": "twilio",
                 "sender_name": "Tannlegen",
-                "provider_credentials": {"twilio": {"account_sid": "AC1", "auth_token": "t"}},
+                "provider_credentials": {
+                    "twilio": {
+                        "account_sid": "AC0123456789abcdef0123456789abcdef",
+                        "auth_token": "t",
+                    }
+                },
             },
         )
         assert response.status_code == 200, response.text

@@ -25,6 +25,7 @@ def _message(clinic_id: uuid.UUID, *, age_days: int, status: str = "sent") -> Me
         to_number="+4799999999",
         type="free",
         text=f"tekst {age_days} {status}",
+        text_source='{"template": "tekst [URL]", "values": {"URL": "https://x.no/k"}}',
         encoding="GSM7",
         segments=1,
         cost=Decimal("0.45"),
@@ -94,6 +95,7 @@ async def test_texts_older_than_retention_days_are_purged_in_batches_rows_stay(
     kept = sorted((m.clinic_id == clinic.id, m.text) for m in messages if m.text is not None)
     assert kept == [(False, "tekst 31 sent"), (True, "tekst 29 sent"), (True, "tekst 31 pending")]
     assert len(messages) == 6
+    assert all((m.text is None) == (m.text_source is None) for m in messages)
     assert sum(m.cost for m in messages) == Decimal("2.70")
     assert (reply.text, reply.from_number) == (None, "+4799999999")
     assert (report.detail, report.state) == (None, "undelivered")

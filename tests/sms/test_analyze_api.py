@@ -21,7 +21,15 @@ class TestFigures:
     ) -> None:
         text = "Hei Åse! Husk timen hos Ærlig Øyvind i morgen. Svar JA for å bekrefte."
         body = await _analyze(client, clinic, text)
+        figures = {
+            "text": text,
+            "encoding": "GSM-7",
+            "length": len(text),
+            "segments": 1,
+            "cost": {"amount": "0.00", "currency": "NOK"},
+        }
         assert body == {
+            "text": text,
             "encoding": "GSM-7",
             "length": len(text),
             "segments": 1,
@@ -32,6 +40,13 @@ class TestFigures:
             "cost": {"amount": "0.00", "currency": "NOK"},
             "max_segments": 6,
             "exceeds_max_segments": False,
+            "smart_encoding": {
+                "enabled": True,
+                "replaced": [],
+                "before": figures,
+                "after": figures,
+            },
+            "warnings": [],
         }
 
     async def test_extension_characters_count_two_septets(
@@ -130,6 +145,115 @@ class TestCostAndCap:
         assert body["max_segments"] == 2
         assert body["exceeds_max_segments"] is True
         assert (await _analyze(client, clinic, "a" * 306))["exceeds_max_segments"] is False
+
+
+async def _set(client: httpx.AsyncClient, clinic: ClinicAccess, **changes: Any) -> None:
+    response = await client.patch("/v1/settings", headers=clinic.headers, json=changes)
+    assert response.status_code == 200, response.text
+
+
+THURSDAY = "Vi ses på torsdag – husk å ta med frikortet"
+
+
+class TestSmartEncoding:
+    async def test_one_en_dash_no_longer_makes_the_text_ucs2(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await _set(client, clinic, price_per_segment="0.50")
+        text = THURSDAY + ". Svar JA for å bekrefte, eller ring oss på 22 33 44 55 om du ikke kan."
+
+        body = await _analyze(client, clinic, text)
+
+        sent = text.replace("–", "-")
+        assert (body["text"], body["encoding"], body["segments"]) == (sent, "GSM-7", 1)
+        assert body["parts"] == [sent]
+        assert body["ucs2_characters"] == []
+        assert body["cost"] == {"amount": "0.50", "currency": "NOK"}
+        assert body["smart_encoding"] == {
+            "enabled": True,
+            "replaced": ["–"],
+            "before": {
+                "text": text,
+                "encoding": "UCS-2",
+                "length": 114,
+                "segments": 2,
+                "cost": {"amount": "1.00", "currency": "NOK"},
+            },
+            "after": {
+                "text": sent,
+                "encoding": "GSM-7",
+                "length": 114,
+                "segments": 1,
+                "cost": {"amount": "0.50", "currency": "NOK"},
+            },
+        }
+
+    async def test_switched_off_the_text_goes_as_written(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await _set(client, clinic, smart_encoding=False)
+
+        body = await _analyze(client, clinic, THURSDAY)
+
+        assert (body["text"], body["encoding"], body["ucs2_characters"]) == (
+            THURSDAY,
+            "UCS-2",
+            ["–"],
+        )
+        assert body["smart_encoding"]["enabled"] is False
+        assert body["smart_encoding"]["replaced"] == []
+        assert body["smart_encoding"]["before"] == body["smart_encoding"]["after"]
+
+    async def test_the_setting_is_on_by_default_and_can_be_set_back(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        settings = await client.get("/v1/settings", headers=clinic.headers)
+        assert settings.json()["smart_encoding"] is True
+        await _set(client, clinic, smart_encoding=False)
+        await _set(client, clinic, smart_encoding=True)
+        assert (await _analyze(client, clinic, THURSDAY))["encoding"] == "GSM-7"
+
+    async def test_null_is_refused_and_the_setting_kept(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        response = await client.patch(
+            "/v1/settings", headers=clinic.headers, json={"smart_encoding": None}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "smart_encoding"
+        settings = await client.get("/v1/settings", headers=clinic.headers)
+        assert settings.json()["smart_encoding"] is True
+
+
+class TestProviderCapability:
+    async def test_link_cannot_carry_emoji_and_the_analysis_says_which(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await _set(client, clinic, provider="linkmobility")
+
+        body = await _analyze(client, clinic, "Velkommen 😊🦷 ser deg snart 😊")
+
+        [warning] = body["warnings"]
+        assert warning["code"] == "unsupported_characters"
+        assert warning["provider"] == "linkmobility"
+        assert warning["characters"] == ["😊", "🦷"]
+        assert "😊 (U+1F60A), 🦷 (U+1F9B7)" in warning["detail"]
+        assert body["segments"] == 1, "the figures are still given"
+
+    async def test_link_carries_every_other_character(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await _set(client, clinic, provider="linkmobility")
+
+        assert (await _analyze(client, clinic, "Hei Zoë – ses 中 \uffff"))["warnings"] == []
+
+    @pytest.mark.parametrize("provider", ["sandbox", "sinch", "twilio"])
+    async def test_other_providers_carry_emoji(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, provider: str
+    ) -> None:
+        await _set(client, clinic, provider=provider)
+
+        assert (await _analyze(client, clinic, "Velkommen 😊"))["warnings"] == []
 
 
 class TestBadInput:

@@ -4,7 +4,9 @@ It runs in a thread of the test process, so a worker in another process talks to
 real socket; `received` tells how often each of our message ids (LINK `refId`) arrived.
 """
 
+import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -18,6 +20,7 @@ class FakeLinkServer:
         self.delay_seconds = delay_seconds
         self.received: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -31,8 +34,13 @@ class FakeLinkServer:
         return self
 
     def stop(self) -> None:
+        """Down as a crashed server is: no new connection, the kept-alive ones closed."""
         self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):  # closed by the client meanwhile
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def total(self) -> int:
         with self._lock:
@@ -51,6 +59,16 @@ class FakeLinkServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -73,7 +73,12 @@ async def configure_twilio(client: httpx.AsyncClient, clinic: ClinicAccess) -> N
         json={
             "provider": "twilio",
             "reply_number": "+4790000000",
-            "provider_credentials": {"twilio": {"account_sid": "AC1", "auth_token": AUTH_TOKEN}},
+            "provider_credentials": {
+                "twilio": {
+                    "account_sid": "AC0123456789abcdef0123456789abcdef",
+                    "auth_token": AUTH_TOKEN,
+                }
+            },
         },
     )
     assert response.status_code == 200, response.text

@@ -32,8 +32,9 @@ from app.templates.defaults import TemplateType
 from app.templates.merge import KNOWN_FIELDS, ParsedTemplate, TemplateSyntaxError, parse
 
 FREE_TEXT_TYPE = "free_text"
-# The merge fields that are the patient's name: a text with one is rendered again on a rename.
-NAME_FIELDS = frozenset({"Fornavn", "Etternavn"})
+# The merge fields that can be the patient's name ([Mottaker] to the patient, [du] to a
+# guardian): a text with one is rendered again on a rename.
+NAME_FIELDS = frozenset({"Fornavn", "Etternavn", "Mottaker", "du"})
 DEFAULT_VALIDITY = timedelta(hours=24)
 LONGEST_SCHEDULE = timedelta(days=365)
 # Tied to an upcoming appointment: when paused, these move earlier rather than later.

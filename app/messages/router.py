@@ -4,16 +4,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel
 
 from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.idempotency.service import request_fingerprint, run_once
+from app.messages import dry_run as dry
 from app.messages import listing, service
 from app.messages.schemas import (
     BulkMessageCreate,
     BulkResult,
+    CreatedMessage,
     MessageCreate,
     MessageList,
     MessagePublic,
@@ -45,6 +47,11 @@ IdempotencyKey = Annotated[
         description="Repeat a POST safely: the same key and body replay the first answer",
     ),
 ]
+DryRun = Annotated[bool, Query(description=dry.DESCRIPTION)]
+
+
+def _json(answer: BaseModel, status_code: int) -> Response:
+    return Response(answer.model_dump_json(), status_code, media_type="application/json")
 
 
 @router.post(
@@ -52,6 +59,7 @@ IdempotencyKey = Annotated[
     status_code=status.HTTP_201_CREATED,
     response_model=MessagesCreated,
     responses={
+        200: {"model": MessagesCreated, "description": "A dry run: what would be created"},
         409: {
             "description": "SMS is switched off, the appointment is cancelled or has started, "
             "or a request with this Idempotency-Key is still being handled"
@@ -67,13 +75,14 @@ async def create_message(
     clock: ClockDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
+    dry_run: DryRun = False,
 ) -> Response:
     async def handle() -> MessagesCreated:
         messages, skipped = await service.create_message(
             session, clinic_id=clinic.id, request=body, now=clock.now()
         )
         return MessagesCreated(
-            data=[MessagePublic.of(message) for message in messages],
+            data=[CreatedMessage.of(message) for message in messages],
             skipped=[
                 SkippedRecipient(
                     recipient_role=skip.recipient.role,
@@ -84,6 +93,10 @@ async def create_message(
             ],
         )
 
+    if dry_run:
+        preview = dry.created_preview(await handle())
+        await dry.discard(session)
+        return _json(preview, status.HTTP_200_OK)
     return await run_once(
         session,
         clinic_id=clinic.id,
@@ -116,12 +129,17 @@ async def create_bulk(
     clock: ClockDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
+    dry_run: DryRun = False,
 ) -> Response:
     async def handle() -> BulkResult:
         return await service.create_bulk(
             session, clinic_id=clinic.id, request=body, now=clock.now()
         )
 
+    if dry_run:
+        preview = await dry.bulk_preview(session, clinic_id=clinic.id, result=await handle())
+        await dry.discard(session)
+        return _json(preview, status.HTTP_200_OK)
     return await run_once(
         session,
         clinic_id=clinic.id,

@@ -176,7 +176,7 @@ class MessagePublic(BaseModel):
     erased: bool
 
     @classmethod
-    def of(cls, message: Message) -> "MessagePublic":
+    def of(cls, message: Message) -> Self:
         status = MessageStatus(message.status)
         return cls(
             id=message.id,
@@ -218,16 +218,87 @@ class SkippedRecipient(BaseModel):
     reason: SkipReason
 
 
+DRY_RUN_ID = "null in a dry run (`dry_run=true`): the message was not stored"
+
+
+_WOULD_BE: dict[str, object] = {
+    "id": None,
+    "status": "pending",
+    "status_code": "V",
+    "type": "general",
+    "patient_no": "10234",
+    "patient_name": "Kari Nordmann",
+    "recipient_role": "patient",
+    "recipient_name": "Kari Nordmann",
+    "to": "+4791234567",
+    "practitioner": None,
+    "appointment_id": None,
+    "allow_reply": False,
+    "failure_reason": None,
+    "failure_detail": None,
+    "delivery": None,
+    "delivery_reason": None,
+    "provider": None,
+    "created_at": "2026-12-01T20:30:00Z",
+    "send_after": "2026-12-01T20:30:00Z",
+    "scheduled_for": "2026-12-02T07:00:00Z",
+    "sent_at": None,
+    "delivered_at": None,
+    "answered_at": None,
+    "cancelled_at": None,
+    "expires_at": "2026-12-03T07:00:00Z",
+    "text": "Hei Kari! Klinikken holder stengt fredag 4. desember.",
+    "encoding": "GSM-7",
+    "segments": 1,
+    "cost": {"amount": "0.45", "currency": "NOK"},
+    "erased": False,
+}
+
+
+class CreatedMessage(MessagePublic):
+    model_config = ConfigDict(json_schema_extra={"examples": [_WOULD_BE]})
+
+    id: uuid.UUID | None = Field(description=DRY_RUN_ID)  # type: ignore[assignment]
+
+
 class MessagesCreated(BaseModel):
-    data: list[MessagePublic]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "data": [_WOULD_BE],
+                    "skipped": [
+                        {
+                            "recipient_role": "guardian",
+                            "recipient_name": "Ola Nordmann",
+                            "reason": "no_consent",
+                        }
+                    ],
+                    "dry_run": True,
+                }
+            ]
+        }
+    )
+
+    data: list[CreatedMessage]
     skipped: list[SkippedRecipient]
+    dry_run: bool = Field(
+        default=False, description="True when nothing was stored or sent (`dry_run=true`)"
+    )
 
 
 class BulkOutcome(BaseModel):
     patient_no: str
     outcome: Literal["queued", "skipped"]
     reason: SkipReason | None = None
-    message_ids: list[uuid.UUID] = []
+    message_ids: list[uuid.UUID] = Field(
+        default=[], description="Empty in a dry run: nothing was stored"
+    )
+    messages: list[CreatedMessage] | None = Field(
+        default=None,
+        description="Only in a dry run: the messages a real call would queue for this "
+        "patient (texts, segments, cost; `id` null); null otherwise",
+    )
 
 
 class BulkResult(BaseModel):
@@ -243,14 +314,19 @@ class BulkResult(BaseModel):
                             "outcome": "queued",
                             "reason": None,
                             "message_ids": ["0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b"],
+                            "messages": None,
                         },
                         {
                             "patient_no": "10235",
                             "outcome": "skipped",
                             "reason": "no_consent",
                             "message_ids": [],
+                            "messages": None,
                         },
                     ],
+                    "dry_run": False,
+                    "segments": None,
+                    "cost": None,
                 }
             ]
         }
@@ -259,6 +335,15 @@ class BulkResult(BaseModel):
     queued: int
     skipped: int
     outcomes: list[BulkOutcome]
+    dry_run: bool = Field(
+        default=False, description="True when nothing was stored or sent (`dry_run=true`)"
+    )
+    segments: int | None = Field(
+        default=None, description="Only in a dry run: the segments of every queued message"
+    )
+    cost: Cost | None = Field(
+        default=None, description="Only in a dry run: what every queued message costs together"
+    )
 
 
 class MessageList(BaseModel):

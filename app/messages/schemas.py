@@ -3,6 +3,7 @@ from datetime import datetime
 from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from app.messages.models import STATUS_CODES, Message, MessageStatus
 from app.sms.schemas import Cost
@@ -221,7 +222,7 @@ class SkippedRecipient(BaseModel):
 DRY_RUN_ID = "null in a dry run (`dry_run=true`): the message was not stored"
 
 
-_WOULD_BE: dict[str, object] = {
+_WOULD_BE: JsonDict = {
     "id": None,
     "status": "pending",
     "status_code": "V",

@@ -29,6 +29,7 @@ from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.messages.router import router as messages_router
 from app.metrics.router import router as metrics_router
+from app.outbox.router import router as outbox_router
 from app.patients.router import router as patients_router
 from app.recalls.router import router as recalls_router
 from app.reminder_rules.router import router as reminder_rules_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         recalls_router,
         appointments_router,
         messages_router,
+        outbox_router,
         replies_router,
         sandbox_router,
         events_router,

@@ -15,6 +15,10 @@ TAGS: list[dict[str, str]] = [
         "the recall rule says when they go.",
     },
     {"name": "messages", "description": "SMS to patients, their guardians or a bare number."},
+    {
+        "name": "outbox",
+        "description": "What goes out in a period, when (pauses applied) and what it costs.",
+    },
     {"name": "replies", "description": "SMS received from patients (JA, NEI, STOPP, free text)."},
     {
         "name": "sandbox",

@@ -123,6 +123,19 @@ def stretch_end(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> datetime |
     return None
 
 
+def waiting_since(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> datetime:
+    """The earliest due time a flexible message goes at ``moment`` or later: ``moment``
+    itself, or, when ``moment`` is paused or opens a stretch, the start of the pause that
+    runs up to it (everything due in that pause waits until ``moment`` or later)."""
+    moment = _as_utc(moment, "moment")
+    day = moment.astimezone(tz).date()
+    stretches = _stretches(day - timedelta(days=SEARCH_HORIZON_DAYS), day, rules, tz)
+    ends = [end for start, end in stretches if start < moment]
+    if not ends:
+        return moment - timedelta(days=SEARCH_HORIZON_DAYS)
+    return min(ends[-1], moment)
+
+
 def compute_send_time(
     *,
     due: datetime,

@@ -1,0 +1,2 @@
+from tests.messages.conftest import ctx as ctx
+from tests.messages.conftest import reports as reports

@@ -14,14 +14,14 @@ async def test_an_unknown_parameter_is_422_naming_it_and_nothing_is_sent(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     response = await client.post(
-        "/v1/messages?dry_run=true&limit=5&zz=1",
+        "/v1/messages?preview=true&limit=5&zz=1",
         headers=clinic.headers,
         json={"to": "+4791234567", "text": "Hei"},
     )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     fields = [error["field"] for error in response.json()["errors"]]
-    assert fields == ["query.dry_run", "query.limit", "query.zz"]
+    assert fields == ["query.limit", "query.preview", "query.zz"]
     async with sessionmaker() as session:
         assert (await session.execute(select(func.count()).select_from(Message))).scalar() == 0
 

@@ -1,5 +1,5 @@
 """A query parameter a route does not declare is a 422, not silently ignored (a client
-sending `?dry_run=true` must not get a real send)."""
+sending `?preview=true` where it is unknown must not get a real send)."""
 
 from fastapi import Request, params
 from fastapi.dependencies.utils import get_flat_params

@@ -123,6 +123,15 @@ def stretch_end(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> datetime |
     return None
 
 
+def allowed_stretches(
+    first_day: date, last_day: date, rules: PauseRules, tz: ZoneInfo
+) -> list[Interval]:
+    """The stretches of local days ``first_day..last_day``, in order: a moment on one of
+    those days is not paused exactly when it lies in one (``is_paused`` for many moments
+    at once)."""
+    return _stretches(first_day, last_day, rules, tz)
+
+
 def waiting_since(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> datetime:
     """The earliest due time a flexible message goes at ``moment`` or later: ``moment``
     itself, or, when ``moment`` is paused or opens a stretch, the start of the pause that

@@ -11,6 +11,7 @@ within the period are one range: `waiting_since` gives its start.
 """
 
 import uuid
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,6 +33,7 @@ from app.messages.window import (
     PauseRules,
     SendKind,
     SendTime,
+    allowed_stretches,
     compute_send_time,
     waiting_since,
 )
@@ -86,26 +88,42 @@ class _Tally:
         return Cost(amount=money(self.cost), currency=currency)
 
 
-class _SendTimes:
-    """The worker's send time of each pending message, computed once per due time."""
+class SendTimes:
+    """The worker's send time of each pending message. A due time inside one of the
+    period's stretches is not paused, so `compute_send_time` would answer it unchanged:
+    that is checked against the stretches, computed once; any other goes to the function
+    itself, once per due time."""
 
-    def __init__(self, rules: PauseRules, tz: ZoneInfo, now: datetime) -> None:
+    def __init__(self, period: Period, rules: PauseRules, tz: ZoneInfo, now: datetime) -> None:
         self._rules, self._tz, self._now = rules, tz, now
+        self._days = (period.first - timedelta(days=1), period.last + timedelta(days=1))
+        self._stretches = allowed_stretches(*self._days, rules, tz)
+        self._starts = [start for start, _ in self._stretches]
         self._known: dict[datetime, datetime | None] = {}
+
+    def _allowed(self, moment: datetime) -> bool:
+        first, last = self._days
+        if not first <= moment.astimezone(self._tz).date() <= last:
+            return False  # not known here: the function decides
+        index = bisect_right(self._starts, moment) - 1
+        return index >= 0 and moment < self._stretches[index][1]
 
     def at(self, due: datetime, expires_at: datetime) -> datetime | None:
         earliest = max(due, self._now)
-        if earliest not in self._known:
-            decision = compute_send_time(
-                due=earliest,
-                expires_at=datetime.max.replace(tzinfo=UTC),
-                kind=SendKind.FLEXIBLE,
-                rules=self._rules,
-                tz=self._tz,
-                now=self._now,
-            )
-            self._known[earliest] = decision.at if isinstance(decision, SendTime) else None
-        sends_at = self._known[earliest]
+        if self._allowed(earliest):
+            sends_at: datetime | None = earliest
+        else:
+            if earliest not in self._known:
+                decision = compute_send_time(
+                    due=earliest,
+                    expires_at=datetime.max.replace(tzinfo=UTC),
+                    kind=SendKind.FLEXIBLE,
+                    rules=self._rules,
+                    tz=self._tz,
+                    now=self._now,
+                )
+                self._known[earliest] = decision.at if isinstance(decision, SendTime) else None
+            sends_at = self._known[earliest]
         return sends_at if sends_at is not None and sends_at < expires_at else None
 
 
@@ -208,7 +226,7 @@ async def outbox(
     candidates = await _candidates(
         session, clinic_id, lowest_due if now < lowest_due else None, start, end, now
     )
-    send_times = _SendTimes(rules, tz, now)
+    send_times = SendTimes(period, rules, tz, now)
     by_day: dict[date, dict[str, _Tally]] = defaultdict(lambda: defaultdict(_Tally))
     page: list[tuple[uuid.UUID, datetime, datetime, date]] = []
     more = False

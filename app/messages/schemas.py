@@ -24,6 +24,7 @@ SkipReason = Literal[
     "unknown_patient",
     "too_long",
     "unsupported_characters",
+    "cap_reached",
 ]
 
 

@@ -16,6 +16,12 @@ from tests.support.dispatch import RecordingProvider, dispatch_once
 
 NO_PAUSES = {"saturday": False, "sunday": False, "night_start": None, "night_end": None}
 NUMBER = "+4791234567"
+# A service message: exempt from the caps while cap_exempts_service is on.
+REMINDER_BODY = {
+    "template_type": "reminder_1",
+    "practitioner": "Tannlege Berg",
+    "merge_values": {"Mottaker": "Kari", "Tidspunkt": "onsdag 2. desember kl. 09:00"},
+}
 
 
 async def configure(client: httpx.AsyncClient, clinic: ClinicAccess, **fields: Any) -> None:

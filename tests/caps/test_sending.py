@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import FixedClock
 from tests.caps.conftest import (
     NUMBER,
+    REMINDER_BODY,
     ask,
     cap_events,
     configure,
@@ -22,11 +23,7 @@ from tests.conftest import ClinicAccess
 from tests.messages.conftest import put_patient
 
 OTHERS = [f"+4791234{n:03d}" for n in range(10)]
-REMINDER = {
-    "template_type": "reminder_1",
-    "practitioner": "Tannlege Berg",
-    "merge_values": {"Mottaker": "Kari", "Tidspunkt": "onsdag 2. desember kl. 09:00"},
-}
+REMINDER = REMINDER_BODY
 
 
 async def caps(client: httpx.AsyncClient, clinic: ClinicAccess, **fields: object) -> None:

@@ -1,0 +1,48 @@
+"""Automatic messages meet the caps where they go: the worker holds back a recall (never a
+service message) that would pass a cap, and the recall shows why."""
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import FixedClock
+from tests.appointments.conftest import send_due
+from tests.caps.conftest import cap_events
+from tests.conftest import ClinicAccess
+from tests.recalls.conftest import (  # noqa: F401  (recall_rule: a fixture)
+    FIRST_SEND,
+    due_patient,
+    message,
+    plan,
+    recall_of,
+    recall_rule,
+)
+
+pytestmark = pytest.mark.usefixtures("recall_rule")
+
+
+async def test_a_recall_past_the_spend_cap_is_held_and_the_recall_says_so(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await client.patch("/v1/settings", headers=clinic.headers, json={"price_per_segment": "0.50"})
+    await due_patient(client, clinic)
+    clock.set(FIRST_SEND - timedelta(hours=2))
+    assert (await plan(sessionmaker, clinic, clock)).made == 1
+    made = await recall_of(client, clinic, "1001")
+    await client.patch(
+        "/v1/settings",
+        headers=clinic.headers,
+        json={"monthly_spend_cap": "0.10"},
+    )
+    clock.set(FIRST_SEND)
+    assert (await send_due(sessionmaker, clock)).sent == []
+    held = await message(sessionmaker, made["message_id"])
+    assert (held.status, held.failure_reason) == ("cancelled", "cap_reached")
+    recall = await recall_of(client, clinic, "1001")
+    assert (recall["state"], recall["skip_reason"]) == ("skipped", "cap_reached")
+    assert await cap_events(sessionmaker) == []  # no subscription: nothing to tell

@@ -221,7 +221,11 @@ class SkippedRecipient(BaseModel):
 
 class MessagesCreated(BaseModel):
     data: list[MessagePublic]
-    skipped: list[SkippedRecipient]
+    skipped: list[SkippedRecipient] = Field(
+        description="Recipients not texted, each with the reason; `cap_reached`: a spending "
+        "cap already stops it today or this month (when it stops every recipient, `data` "
+        "is empty and nothing is stored)"
+    )
 
 
 class BulkOutcome(BaseModel):

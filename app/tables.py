@@ -1,6 +1,7 @@
 """Imports every table model so `SQLModel.metadata` is complete (Alembic, tests)."""
 
 from app.appointments.models import Appointment, AppointmentReminder
+from app.caps.models import CapNotice
 from app.clinic_settings.models import ClinicSettings
 from app.clinics.models import ApiKey, Clinic
 from app.core.models import metadata
@@ -31,6 +32,7 @@ def include_in_comparison(
 
 __all__ = [
     "ApiKey",
+    "CapNotice",
     "Appointment",
     "AppointmentReminder",
     "Clinic",

@@ -41,6 +41,10 @@ class ClinicSettings(SQLModel, table=True):
     cancel_keyword: str = Field(default="NEI", max_length=20)
     rate_limit_per_minute: int | None = None
     recall_daily_cap: int | None = None
+    # Spending caps (app/caps): null is no cap.
+    monthly_spend_cap: Decimal | None = Field(default=None, sa_type=Numeric(12, 2))
+    max_per_patient_per_day: int | None = 3
+    cap_exempts_service: bool = True
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
 
 

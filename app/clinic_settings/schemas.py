@@ -124,6 +124,29 @@ class SettingsFields(StrictModel):
         description="Recalls a day at most; more wait for the next allowed days, the "
         "earliest due first. Null: no cap",
     )
+    monthly_spend_cap: Decimal | None = Field(
+        default=None,
+        gt=0,
+        max_digits=12,
+        decimal_places=2,
+        description="Spend a calendar month at most (the clinic's time zone), in `currency`: "
+        "a message that would take the month's cost of sent messages past it is not sent "
+        "(skipped, `cap_reached`). Null: no cap",
+    )
+    max_per_patient_per_day: int | None = Field(
+        default=3,
+        ge=1,
+        le=50,
+        description="Messages a day at most to one patient's number (the patient's own, or "
+        "each guardian's; a bare number counts alone), by the clinic's calendar; more are "
+        "skipped (`cap_reached`). Null: no cap",
+    )
+    cap_exempts_service: bool = Field(
+        default=True,
+        description="Reminders and booking and cancellation confirmations go whatever the "
+        "caps (their cost and count still add up); marketing, offers and every other "
+        "message never are exempt",
+    )
 
     @field_validator("secondary_provider")
     @classmethod
@@ -184,6 +207,9 @@ class SettingsWrite(SettingsFields):
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",
                     "recall_daily_cap": 200,
+                    "monthly_spend_cap": "1500.00",
+                    "max_per_patient_per_day": 3,
+                    "cap_exempts_service": True,
                 }
             ]
         }
@@ -232,6 +258,9 @@ class SettingsPatch(StrictModel):
     cancel_keyword: str | None = None
     rate_limit_per_minute: int | None = None
     recall_daily_cap: int | None = None
+    monthly_spend_cap: Decimal | None = None
+    max_per_patient_per_day: int | None = None
+    cap_exempts_service: bool | None = None
     provider_credentials: ProviderCredentials | None = None
 
 
@@ -274,6 +303,9 @@ class SettingsPublic(SettingsFields):
                     "confirm_keyword": "JA",
                     "cancel_keyword": "NEI",
                     "recall_daily_cap": 200,
+                    "monthly_spend_cap": "1500.00",
+                    "max_per_patient_per_day": 3,
+                    "cap_exempts_service": True,
                     "credentials_set": {
                         "linkmobility": [
                             "username",

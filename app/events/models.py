@@ -17,6 +17,7 @@ class EventType(StrEnum):
     PATIENT_OPTED_IN = "patient.opted_in"
     APPOINTMENT_CONFIRMED = "appointment.confirmed"
     APPOINTMENT_CANCELLATION_REQUESTED = "appointment.cancellation_requested"
+    CAP_REACHED = "cap.reached"
 
 
 class DeliveryStatus(StrEnum):

@@ -130,6 +130,40 @@ class AppointmentReplied(BaseModel):
     at: datetime
 
 
+class CapReached(BaseModel):
+    """A cap held a message back: told once per clinic, cap and period."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cap": "monthly_spend_cap",
+                    "period": "2026-12",
+                    "limit": "1500.00",
+                    "currency": "NOK",
+                    "message_id": _MESSAGE_ID,
+                    "at": "2026-12-02T08:00:04Z",
+                }
+            ]
+        }
+    )
+
+    cap: Literal["monthly_spend_cap", "max_per_patient_per_day"] = Field(
+        description="The clinic setting whose cap was reached"
+    )
+    period: str = Field(
+        description="The clinic's month (`2026-12`) for the spend cap, its day "
+        "(`2026-12-02`) for the daily cap; later messages held back in it send no new event"
+    )
+    limit: str = Field(description="The cap as it was: an amount, or a number of messages")
+    currency: str | None = Field(description="The spend cap's currency; null for the daily cap")
+    message_id: uuid.UUID | None = Field(
+        description="The first message held back (status cancelled, failure_reason "
+        "cap_reached); null when a request was answered skipped and nothing was stored"
+    )
+    at: datetime
+
+
 EVENT_DATA: dict[EventType, tuple[type[BaseModel], str]] = {
     EventType.MESSAGE_STATUS_CHANGED: (MessageStatusChanged, "A message moved on"),
     EventType.REPLY_RECEIVED: (ReplyReceived, "An SMS came in"),
@@ -140,6 +174,7 @@ EVENT_DATA: dict[EventType, tuple[type[BaseModel], str]] = {
         AppointmentReplied,
         "A patient asked to cancel (NEI)",
     ),
+    EventType.CAP_REACHED: (CapReached, "A spending cap held a message back"),
 }
 
 _HEADERS = [

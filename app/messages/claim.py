@@ -1,5 +1,6 @@
 """Claiming due messages: one locking statement marks a batch `sending`; paused clinics'
-messages go back to wait for the next stretch."""
+messages go back to wait for the next stretch, and those a spending cap holds back are
+cancelled (`app.caps.enforce`)."""
 
 import uuid
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from sqlalchemy import Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.caps.enforce import hold_back_capped
+from app.caps.usage import Claim
 from app.clinic_settings.models import ClinicSettings, clinic_settings_table
 from app.clinic_settings.service import send_window_rules
 from app.clinics.models import Clinic
@@ -86,6 +89,8 @@ def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
             _message.expires_at,
             _message.attempts,
             _message.type,
+            _message.cost,
+            _message.patient_id,
         )
     )
 
@@ -93,7 +98,8 @@ def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
 async def claim_due(
     session: AsyncSession, *, now: datetime, limit: int, worker_id: str
 ) -> tuple[list[ClaimedMessage], dict[uuid.UUID, ClinicSettings]]:
-    """Mark up to `limit` due messages `sending` in one statement; give back paused ones."""
+    """Mark up to `limit` due messages `sending` in one statement; give back paused ones
+    and cancel those a cap holds back."""
     rows = await session.execute(claim_statement(now, limit, worker_id))
     claimed = [ClaimedMessage(*row) for row in rows]
     claimed = await _drop_stale_numbers(session, claimed, now)
@@ -107,7 +113,8 @@ async def claim_due(
     }
     if paused:
         await _give_back_paused(session, claimed, settings, paused, now)
-    return [m for m in claimed if m.clinic_id not in paused], settings
+    going = [m for m in claimed if m.clinic_id not in paused]
+    return await hold_back_capped(session, going, settings, Claim(worker_id, now)), settings
 
 
 async def _drop_stale_numbers(

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,6 +60,9 @@ class ClaimedMessage:
     expires_at: datetime
     attempts: int
     type: str
+    # What the spending caps count (app.caps.enforce).
+    cost: Decimal
+    patient_id: uuid.UUID | None
 
 
 @dataclass

@@ -25,6 +25,7 @@ SkipReason = Literal[
     "unknown_patient",
     "too_long",
     "unsupported_characters",
+    "cap_reached",
 ]
 
 
@@ -282,7 +283,11 @@ class MessagesCreated(BaseModel):
     )
 
     data: list[CreatedMessage]
-    skipped: list[SkippedRecipient]
+    skipped: list[SkippedRecipient] = Field(
+        description="Recipients not texted, each with the reason; `cap_reached`: a spending "
+        "cap already stops it today or this month (when it stops every recipient, `data` "
+        "is empty and nothing is stored)"
+    )
     dry_run: bool = Field(
         default=False, description="True when nothing was stored or sent (`dry_run=true`)"
     )

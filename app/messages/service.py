@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.caps.notices import announce
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import get_clinic_settings
@@ -18,6 +19,7 @@ from app.core.phones import (
     InvalidPhoneNumber,
     parse_phone_number,
 )
+from app.messages.caps import check_new_rows
 from app.messages.compose import (
     Content,
     MessageRow,
@@ -134,6 +136,17 @@ async def create_message(
                 price_per_segment=settings.price_per_segment,
             )
         )
+    check = await check_new_rows(
+        session, settings=settings, rows=rows, send_at=content.send_at, now=now
+    )
+    held = check.held_ids(rows)
+    skipped += [
+        Skipped(recipient, "cap_reached")
+        for recipient, row in zip(recipients, rows, strict=True)
+        if row["id"] in held
+    ]
+    rows = [row for row in rows if row["id"] not in held]
+    await announce(session, clinic_id, check.hits, now=now)
     await store_messages(session, rows, now=now)
     position = {row["id"]: index for index, row in enumerate(rows)}
     statement = select(Message).where(message_table.c.id.in_(position))
@@ -180,6 +193,16 @@ def _include_guardians(request: MessageContent, settings: ClinicSettings) -> boo
 
 def _skipped_outcome(patient_no: str, reason: SkipReason) -> BulkOutcome:
     return BulkOutcome(patient_no=patient_no, outcome="skipped", reason=reason)
+
+
+def _without_held(outcome: BulkOutcome, held: set[uuid.UUID]) -> BulkOutcome:
+    """A patient whose every message a cap holds back is skipped (`cap_reached`)."""
+    if outcome.outcome != "queued":
+        return outcome
+    kept = [message_id for message_id in outcome.message_ids if message_id not in held]
+    if kept:
+        return outcome.model_copy(update={"message_ids": kept})
+    return _skipped_outcome(outcome.patient_no, "cap_reached")
 
 
 async def create_bulk(
@@ -257,6 +280,13 @@ async def create_bulk(
                 patient_no=patient_no, outcome="queued", message_ids=[row["id"] for row in batch]
             )
         )
+    check = await check_new_rows(
+        session, settings=settings, rows=rows, send_at=content.send_at, now=now
+    )
+    if held := check.held_ids(rows):
+        rows = [row for row in rows if row["id"] not in held]
+        outcomes = [_without_held(outcome, held) for outcome in outcomes]
+        await announce(session, clinic_id, check.hits, now=now)
     await store_messages(session, rows, now=now)
     queued = sum(1 for outcome in outcomes if outcome.outcome == "queued")
     return BulkResult(queued=queued, skipped=len(outcomes) - queued, outcomes=outcomes)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, case, literal, null, or
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.models import Appointment, AppointmentStatus
+from app.caps.rules import CAP_REACHED
 from app.core.db import in_batches
 from app.core.models import table_of
 from app.messages.models import DeliveryState, MessageStatus, message_table
@@ -49,6 +50,7 @@ _STATES: list[tuple[ColumnElement[bool], Any, Any]] = [
     (_message.delivery == DeliveryState.UNDELIVERED, _SKIPPED, "undelivered"),
     (_message.status == MessageStatus.SENT, RecallState.SENT.value, None),
     (_message.status == MessageStatus.FAILED, _SKIPPED, "failed"),
+    (_message.failure_reason == CAP_REACHED, _SKIPPED, CAP_REACHED),
 ]
 
 

@@ -30,12 +30,14 @@ RecallSkipReason = Literal[
     "too_long",
     "failed",
     "undelivered",
+    "cap_reached",
     "cancelled",
 ]
 """`has_appointment`: the patient has a booked appointment ahead; the recipient reasons as for
 messages (a patient saved with a number or consent is looked at again); `template_error` (the
 template needs a value the clinic lacks) and `too_long`; `failed`, `undelivered`: the latest
-recall message did not reach the patient; `cancelled`: it was cancelled by hand."""
+recall message did not reach the patient; `cap_reached`: a spending cap held it back;
+`cancelled`: it was cancelled by hand."""
 
 RECALL_STATUS_EXAMPLE: JsonDict = {
     "state": "delivered",

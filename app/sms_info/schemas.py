@@ -20,6 +20,18 @@ class SentPeriods(BaseModel):
     total: SentCounts
 
 
+class MonthlySpend(BaseModel):
+    spent: Cost = Field(
+        description="This month's cost so far (the clinic's calendar): messages sent or "
+        "answered, and those being handed to the provider now; what the spend cap counts"
+    )
+    cap: Cost | None = Field(description="`monthly_spend_cap`; null: no cap")
+    remaining: Cost | None = Field(
+        description="What the cap leaves this month (never below zero: exempt service "
+        "messages may go past it); null without a cap"
+    )
+
+
 class LastError(BaseModel):
     at: datetime
     text: str
@@ -97,6 +109,11 @@ class SmsInfo(BaseModel):
                             "cost": {"amount": "4654.80", "currency": "NOK"},
                         },
                     },
+                    "monthly_spend": {
+                        "spent": {"amount": "355.50", "currency": "NOK"},
+                        "cap": {"amount": "1500.00", "currency": "NOK"},
+                        "remaining": {"amount": "1144.50", "currency": "NOK"},
+                    },
                     "last_sent_at": "2026-12-02T08:00:04Z",
                     "last_received_at": "2026-12-02T08:14:31Z",
                     "last_error": None,
@@ -142,6 +159,7 @@ class SmsInfo(BaseModel):
     provider: str
     time_zone: str
     sent: SentPeriods = Field(description="Messages handed to the provider (sent or answered)")
+    monthly_spend: MonthlySpend = Field(description="This month's spend against the spend cap")
     last_sent_at: datetime | None = Field(description="The last message the provider accepted")
     last_received_at: datetime | None = Field(
         description="The last delivery report or reply from the provider"

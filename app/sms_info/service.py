@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.caps.usage import month_spend, periods_at
+from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import get_clinic_settings, pause_rules_of
 from app.deliveries.models import delivery_report_table
 from app.messages.models import STATUS_CODES, DeliveryState, MessageStatus, message_table
@@ -19,6 +21,7 @@ from app.sms_info.providers import provider_statuses, report_counts
 from app.sms_info.schemas import (
     LastError,
     LastResult,
+    MonthlySpend,
     SentCounts,
     SentPeriods,
     SmsInfo,
@@ -70,6 +73,22 @@ async def _sent_counts(
         )
 
     return SentPeriods(today=counts(0), this_month=counts(3), total=counts(6)), row[9]
+
+
+async def _monthly_spend(
+    session: AsyncSession, settings: ClinicSettings, now: datetime
+) -> MonthlySpend:
+    spent = await month_spend(session, settings.clinic_id, periods_at(now, settings.time_zone))
+    cap = settings.monthly_spend_cap
+
+    def cost(amount: Decimal) -> Cost:
+        return Cost(amount=money(amount), currency=settings.currency)
+
+    return MonthlySpend(
+        spent=cost(spent),
+        cap=None if cap is None else cost(cap),
+        remaining=None if cap is None else cost(max(cap - spent, Decimal("0"))),
+    )
 
 
 async def _last_received(session: AsyncSession, clinic_id: uuid.UUID) -> datetime | None:
@@ -181,6 +200,7 @@ async def sms_info(
         provider=settings.provider,
         time_zone=settings.time_zone,
         sent=sent,
+        monthly_spend=await _monthly_spend(session, settings, now),
         last_sent_at=last_sent_at,
         last_received_at=await _last_received(session, clinic_id),
         last_error=await _last_error(session, clinic_id),

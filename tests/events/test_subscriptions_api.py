@@ -26,6 +26,7 @@ ALL_TYPES = [
     "patient.opted_in",
     "appointment.confirmed",
     "appointment.cancellation_requested",
+    "cap.reached",
 ]
 
 

@@ -126,7 +126,8 @@ class TestSending:
         assert stats.accepted == 60
         writes = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
         assert len(writes) <= 3, writes
-        assert len(statements) <= 8, statements
+        # Two of them are the spending caps': the clinic's lock and today's counts.
+        assert len(statements) <= 10, statements
 
     async def test_not_yet_due_is_left_alone(
         self,

@@ -1,0 +1,53 @@
+"""The spending caps when a message is asked for: which new rows a cap holds back already.
+
+A plain function of the stored usage and the rows about to be stored, so that a dry run
+answers exactly what the real call does. Only what is knowable counts: a message that goes
+in a later day or month than now is left to the worker, which checks every message again
+when it goes (`app.caps.enforce`). The rows are taken in order, each adding to the usage,
+so a bulk send is cut where the cap is.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.caps.notices import CapHit, hit_of
+from app.caps.rules import Candidate, Cap, Limits, hold_back
+from app.caps.usage import periods_at, usage_for
+from app.clinic_settings.models import ClinicSettings
+from app.messages.compose import MessageRow
+
+
+@dataclass(frozen=True, slots=True)
+class CapCheck:
+    held: list[Cap | None]
+    """Per row, the cap that holds it back, or None."""
+    hits: list[CapHit]
+    """For `app.caps.notices.announce`, after a real (not a dry) run."""
+
+    def held_ids(self, rows: Sequence[MessageRow]) -> set[uuid.UUID]:
+        return {row["id"] for row, cap in zip(rows, self.held, strict=True) if cap is not None}
+
+
+async def check_new_rows(
+    session: AsyncSession,
+    *,
+    settings: ClinicSettings,
+    rows: Sequence[MessageRow],
+    send_at: datetime,
+    now: datetime,
+) -> CapCheck:
+    periods = periods_at(now, settings.time_zone)
+    limits = Limits.of(settings).for_send_at(send_at, periods.day_end, periods.month_end)
+    candidates = [
+        Candidate(row["type"], row["cost"], row["patient_id"], row["to_number"]) for row in rows
+    ]
+    if not limits.any or all(limits.exempt(candidate.type) for candidate in candidates):
+        return CapCheck([None] * len(rows), [])
+    usage = await usage_for(session, settings.clinic_id, limits, periods, candidates)
+    held = hold_back(candidates, usage, limits)
+    hits = [hit_of(cap, limits, periods, settings.currency) for cap in held if cap is not None]
+    return CapCheck(held, hits)

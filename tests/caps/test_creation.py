@@ -85,6 +85,7 @@ async def test_a_bulk_send_is_cut_where_the_spend_cap_is(
         "outcome": "skipped",
         "reason": "cap_reached",
         "message_ids": [],
+        "messages": None,
     }
     assert len(await messages(sessionmaker)) == 2
     [event] = await cap_events(sessionmaker)

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clinic_settings.models import ClinicSettings
 from app.core.db import bulk_update, in_batches
 from app.events.messages import record_message_status_events
-from app.messages.compose import cost_of, with_patient
+from app.messages.compose import with_patient
 from app.messages.ending import end_pending
 from app.messages.models import FailureReason, MessageStatus, RecipientRole, message_table
 from app.messages.recipients import Recipient
+from app.messages.rows import cost_of
 from app.patients.models import PatientView
 from app.sms.text import TextAnalysis, analyze
 from app.templates.merge import render

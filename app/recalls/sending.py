@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.core.db import bulk_update
-from app.messages.compose import Content, MessageRow, merge_values, new_message_row, shared_columns
+from app.messages.compose import Content, merge_values
 from app.messages.recipients import Recipient, patient_recipients
+from app.messages.rows import MessageRow, new_message_row, shared_columns
 from app.messages.schemas import MessageContent
 from app.messages.service import store_messages
 from app.messages.window import SendKind

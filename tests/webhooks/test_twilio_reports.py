@@ -3,11 +3,9 @@ and our message id riding in the callback URL."""
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
-from app.deliveries.models import StoredDeliveryReport
 from app.webhooks.twilio import STATUSES, signature, signature_is_valid
 from tests.conftest import ClinicAccess
 from tests.support.twilio import (
@@ -19,7 +17,13 @@ from tests.support.twilio import (
     post_signed,
     signed_twilio_callback,
 )
-from tests.webhooks.helpers import apply_reports, load_message, sent_message, webhook_path
+from tests.webhooks.helpers import (
+    apply_reports,
+    load_message,
+    sent_message,
+    stored_count,
+    webhook_path,
+)
 
 VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 VECTOR_PARAMS = [
@@ -68,12 +72,6 @@ class TestSignatureVectors:
 
 def test_every_documented_status_is_mapped() -> None:
     assert set(STATUSES) == {status for status, _ in DOCUMENTED}
-
-
-async def stored_count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        count = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
-        return int(count.scalar_one())
 
 
 @pytest.mark.parametrize(("status", "expected"), DOCUMENTED, ids=[s for s, _ in DOCUMENTED])

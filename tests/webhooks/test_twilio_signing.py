@@ -20,8 +20,13 @@ from tests.support.twilio import (
     post_form,
     signed_twilio_callback,
 )
-from tests.webhooks.helpers import apply_reports, load_message, sent_message, webhook_path
-from tests.webhooks.test_twilio_reports import stored_count
+from tests.webhooks.helpers import (
+    apply_reports,
+    load_message,
+    sent_message,
+    stored_count,
+    webhook_path,
+)
 
 SHARED_KEY = "whsk_9f2c4e1a7b3d5f60a8e2c4b6d8f0a1c3"
 SETTINGS = "key=webhooks_sharedkey_01jxyz0123456789abcdefghij,algorithm=HMAC_SHA256"

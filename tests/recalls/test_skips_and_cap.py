@@ -18,6 +18,7 @@ from tests.recalls.conftest import (
     RULE,
     URL_TEXT,
     due_patient,
+    made_recall,
     plan,
     recall_messages,
     recall_of,
@@ -134,9 +135,7 @@ class TestSkips:
         clock: FixedClock,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        await due_patient(client, clinic)
-        await plan(sessionmaker, clinic, clock)
-        message_id = (await recall_of(client, clinic, "1001"))["message_id"]
+        message_id = await made_recall(client, clinic, sessionmaker, clock)
         cancel = await client.post(f"/v1/messages/{message_id}/cancel", headers=clinic.headers)
         assert cancel.status_code == 200, cancel.text
         recall = await recall_of(client, clinic, "1001")

@@ -13,17 +13,10 @@ from app.appointments.scheduling import (
     MessageFacts,
 )
 from app.clinic_settings.schemas import ReminderPolicy
-from app.messages.compose import (
-    Content,
-    MessageRow,
-    confirmed_keyword,
-    merge_values,
-    new_message_row,
-    outgoing,
-    shared_columns,
-    text_of,
-)
+from app.messages.compose import Content, confirmed_keyword, merge_values, text_of
+from app.messages.outgoing import outgoing
 from app.messages.recipients import Recipient, patient_recipients
+from app.messages.rows import MessageRow, new_message_row, shared_columns
 from app.messages.schemas import MessageContent
 from app.patients.models import Patient
 from app.templates.defaults import TemplateType

@@ -45,7 +45,7 @@ from app.appointments.schemas import (
 from app.core.db import in_batches
 from app.core.errors import Conflict
 from app.core.models import table_of
-from app.messages.compose import MessageRow
+from app.messages.rows import MessageRow
 from app.messages.service import store_messages
 from app.messages.window import SendKind
 from app.patients.models import Patient

@@ -18,7 +18,7 @@ from app.caps.notices import CapHit, hit_of
 from app.caps.rules import Candidate, Cap, Limits, hold_back
 from app.caps.usage import periods_at, usage_for
 from app.clinic_settings.models import ClinicSettings
-from app.messages.compose import MessageRow
+from app.messages.rows import MessageRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,9 @@
-"""Composing messages: the text source, timing, merge values, rendering and rows."""
+"""Composing messages: the text source, timing, merge values and rendering. The text as it
+is sent is in `outgoing`, the rows in `rows`."""
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,15 +15,12 @@ from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
 from app.core.errors import Conflict, InvalidInput
 from app.core.phones import format_for_display
-from app.messages.models import MessageStatus, RecipientRole
+from app.messages.models import RecipientRole
 from app.messages.recipients import CONSENT_REQUIRED_TYPES, Recipient
 from app.messages.schemas import MessageContent
 from app.messages.window import Expired, SendKind, compute_send_time
 from app.patients.models import PatientView
 from app.replies.keywords import keyword_values
-from app.sms.service import cannot_carry, encode_for, money, unsupported_characters_refusal
-from app.sms.smart_encoding import EncodedText
-from app.sms.text import TextAnalysis
 from app.templates import service as templates_service
 from app.templates.asking import without_asking
 from app.templates.defaults import TemplateType
@@ -275,124 +270,3 @@ def render(content: Content, values: dict[str, str]) -> str:
         reason = "the appointment is confirmed and the text only asks for a confirmation"
         raise InvalidInput.for_field(field, reason, "confirmed")
     return text
-
-
-def over_the_cap(analysis: TextAnalysis, settings: ClinicSettings) -> InvalidInput:
-    reason = (
-        f"the text is {analysis.segments} segments ({analysis.length} "
-        f"{'septets' if analysis.encoding == 'GSM-7' else 'UTF-16 units'}, {analysis.encoding}); "
-        f"this clinic allows at most {settings.max_segments}"
-    )
-    return InvalidInput(
-        reason,
-        errors=[InvalidInput.for_field("text", reason, "too_many_segments").errors[0]],
-        extra={
-            "segments": analysis.segments,
-            "max_segments": settings.max_segments,
-            "length": analysis.length,
-            "encoding": analysis.encoding,
-        },
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    encoded: EncodedText
-    """The text as it will be sent, and its analysis."""
-    uncarriable: tuple[str, ...]
-    """Characters of it the clinic's provider cannot carry."""
-
-
-def outgoing(text: str, settings: ClinicSettings) -> Outgoing:
-    """A rendered text as the clinic sends it: smart-encoded, checked against its provider."""
-    encoded = encode_for(text, settings)
-    return Outgoing(encoded, cannot_carry(encoded.text, settings))
-
-
-def shared_source_of(characters: tuple[str, ...], content: Content) -> str | None:
-    """The request field every recipient's text takes `characters` from, if one does:
-    the text or template, a merge value, or the practitioner (else a patient's name)."""
-    template_field = "text" if content.request.text is not None else "template_type"
-    sources = [(template_field, content.template.text)]
-    values = content.request.merge_values
-    sources += [(f"merge_values.{key}", value) for key, value in values.items()]
-    sources.append(("practitioner", content.request.practitioner or ""))
-    for field, text in sources:
-        if any(char in text for char in characters):
-            return field
-    return None
-
-
-def uncarriable(
-    characters: tuple[str, ...], content: Content, settings: ClinicSettings
-) -> InvalidInput:
-    """The 422 for a text the clinic's provider cannot carry, naming the field it came from."""
-    field = shared_source_of(characters, content) or "patient_no"
-    return unsupported_characters_refusal(field, characters, settings)
-
-
-MessageRow = dict[str, Any]
-
-
-@lru_cache(maxsize=256)
-def cost_of(segments: int, price_per_segment: Decimal) -> Decimal:
-    return money(segments * Decimal(price_per_segment))
-
-
-def text_source(content: Content, settings: ClinicSettings) -> str | None:
-    """What a rename renders the text again from: the template and the merge values that
-    are not the patient's own, kept only where the text holds the patient's name."""
-    if not content.template.fields & NAME_FIELDS:
-        return None
-    values = shared_merge_values(content, settings)
-    return json.dumps({"template": content.template.text, "values": values}, ensure_ascii=False)
-
-
-def shared_columns(
-    *, clinic_id: uuid.UUID, settings: ClinicSettings, content: Content, now: datetime
-) -> MessageRow:
-    """The columns every message of one request has in common."""
-    return {
-        "clinic_id": clinic_id,
-        "type": content.type,
-        "appointment_id": content.request.appointment_id,
-        "appointment_start_at": content.appointment_start_at,
-        "practitioner": content.request.practitioner,
-        "allow_reply": content.allow_reply,
-        "currency": settings.currency,
-        "status": MessageStatus.PENDING.value,
-        "send_kind": content.kind.value,
-        "send_after": content.send_after,
-        "next_attempt_at": content.send_at,
-        "expires_at": content.expires_at,
-        "attempts": 0,
-        "created_at": now,
-        "text_source": text_source(content, settings),
-    }
-
-
-def new_message_row(
-    shared: MessageRow,
-    *,
-    recipient: Recipient,
-    patient: PatientView | None,
-    text: str,
-    analysis: TextAnalysis,
-    price_per_segment: Decimal,
-) -> MessageRow:
-    """A `message` row as a plain dict: bulk sends build thousands, and ORM objects are slow."""
-    return shared | {
-        "id": uuid.uuid4(),
-        "patient_id": patient.id if patient else None,
-        "patient_no": patient.patient_no if patient else None,
-        "patient_name": f"{patient.first_name} {patient.last_name}" if patient else None,
-        "recipient_role": recipient.role.value,
-        "recipient_name": recipient.name,
-        "to_number": recipient.number,
-        "text": text,
-        # Only a patient's texts are rendered again; a bare number has no name to change.
-        "text_source": shared["text_source"] if patient else None,
-        "encoding": analysis.encoding.value,
-        "segments": analysis.segments,
-        "cost": cost_of(analysis.segments, price_per_segment),
-    }

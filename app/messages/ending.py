@@ -16,7 +16,13 @@ from app.messages.models import FailureReason, MessageStatus, message_table
 _message = message_table.c
 # The reasons a message can no longer go as it is: it fails. Any other reason is the
 # patient's or the clinic's choice: the message is cancelled.
-_FAILING = frozenset({FailureReason.INVALID_NUMBER.value, FailureReason.TOO_LONG.value})
+_FAILING = frozenset(
+    {
+        FailureReason.INVALID_NUMBER.value,
+        FailureReason.TOO_LONG.value,
+        FailureReason.UNSUPPORTED_CHARACTERS.value,
+    }
+)
 
 
 async def end_pending(

@@ -50,6 +50,8 @@ class FailureReason(StrEnum):
     NUMBER_CHANGED = "number_changed"
     # Rendered again (the patient was renamed), the text is over the clinic's max_segments.
     TOO_LONG = "too_long"
+    # Rendered again, the text has characters the clinic's provider cannot carry.
+    UNSUPPORTED_CHARACTERS = "unsupported_characters"
 
 
 class RecipientRole(StrEnum):

@@ -22,21 +22,20 @@ from app.core.phones import (
 from app.messages.caps import check_new_rows
 from app.messages.compose import (
     Content,
-    MessageRow,
-    Outgoing,
     merge_values,
-    new_message_row,
-    outgoing,
-    over_the_cap,
     render,
     resolve_content,
-    shared_columns,
     shared_merge_values,
-    shared_source_of,
-    uncarriable,
     with_patient,
 )
 from app.messages.models import Message, MessageStatus, RecipientRole, message_table
+from app.messages.outgoing import (
+    Outgoing,
+    outgoing,
+    over_the_cap,
+    shared_source_of,
+    uncarriable,
+)
 from app.messages.recipients import (
     CONSENT_REQUIRED_TYPES,
     Recipient,
@@ -44,6 +43,7 @@ from app.messages.recipients import (
     numbers_of,
     patient_recipients,
 )
+from app.messages.rows import MessageRow, new_message_row, shared_columns
 from app.messages.schemas import (
     BulkMessageCreate,
     BulkOutcome,

@@ -28,6 +28,7 @@ RecallSkipReason = Literal[
     "policy_none",
     "template_error",
     "too_long",
+    "unsupported_characters",
     "failed",
     "undelivered",
     "cap_reached",
@@ -35,9 +36,10 @@ RecallSkipReason = Literal[
 ]
 """`has_appointment`: the patient has a booked appointment ahead; the recipient reasons as for
 messages (a patient saved with a number or consent is looked at again); `template_error` (the
-template needs a value the clinic lacks) and `too_long`; `failed`, `undelivered`: the latest
-recall message did not reach the patient; `cap_reached`: a spending cap held it back;
-`cancelled`: it was cancelled by hand."""
+template needs a value the clinic lacks), `too_long` and `unsupported_characters` (the
+clinic's provider cannot carry some of the text, e.g. an emoji on LINK); `failed`,
+`undelivered`: the latest recall message did not reach the patient; `cap_reached`: a spending
+cap held it back; `cancelled`: it was cancelled by hand."""
 
 RECALL_STATUS_EXAMPLE: JsonDict = {
     "state": "delivered",

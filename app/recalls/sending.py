@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.core.db import bulk_update
-from app.messages.compose import Content, MessageRow, merge_values, new_message_row, shared_columns
+from app.messages.compose import Content, merge_values
+from app.messages.outgoing import outgoing
 from app.messages.recipients import Recipient, patient_recipients
+from app.messages.rows import MessageRow, new_message_row, shared_columns
 from app.messages.schemas import MessageContent
 from app.messages.service import store_messages
 from app.messages.window import SendKind
@@ -27,7 +29,7 @@ from app.recalls.context import RecallContext, load_context
 from app.recalls.models import RecallOutcome, recall_table
 from app.recalls.planning import PLAN_AHEAD, RECALL_VALIDITY, Assignment, Candidate, assign, due_by
 from app.recalls.service import HAS_APPOINTMENT
-from app.sms.text import TextAnalysis, analyze
+from app.sms.text import TextAnalysis
 from app.templates import service as templates_service
 from app.templates.defaults import TemplateType
 from app.templates.merge import TemplateSyntaxError, parse
@@ -99,7 +101,8 @@ async def _content(session: AsyncSession, context: RecallContext) -> Content | N
 def _render(
     content: Content | None, settings: ClinicSettings, row: Row[Any], recipients: list[Recipient]
 ) -> list[tuple[Recipient, str, TextAnalysis]] | str:
-    """The recall's text for each recipient, or why it cannot be made."""
+    """The recall's text for each recipient as it is sent (smart-encoded), or why it cannot
+    be made."""
     if content is None:
         return "template_error"
     texts: list[tuple[Recipient, str, TextAnalysis]] = []
@@ -108,10 +111,13 @@ def _render(
             text = content.template.render(merge_values(content, settings, row, recipient))
         except TemplateSyntaxError:
             return "template_error"
-        analysis = analyze(text)
+        sent = outgoing(text, settings)
+        if sent.uncarriable:
+            return "unsupported_characters"
+        analysis = sent.encoded.analysis
         if analysis.segments > settings.max_segments:
             return "too_long"
-        texts.append((recipient, text, analysis))
+        texts.append((recipient, sent.encoded.text, analysis))
     return texts
 
 

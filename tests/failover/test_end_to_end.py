@@ -19,7 +19,7 @@ from app.messages.models import Message
 from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
 from tests.events.test_delivery import FakeRedis
-from tests.failover.conftest import LINK_CREDENTIALS, SINCH_CREDENTIALS, send
+from tests.failover.conftest import send
 from tests.support.link_server import FakeLinkServer
 from tests.support.sinch_server import FakeSinchServer
 from tests.test_end_to_end import api_url  # noqa: F401  (the fixture)
@@ -73,30 +73,19 @@ async def sinch(api_url: str) -> AsyncIterator[FakeSinchServer]:  # noqa: F811
 
 async def test_link_goes_down_sinch_takes_over_and_no_message_goes_twice(
     client: httpx.AsyncClient,
-    clinic: ClinicAccess,
+    failover_clinic: ClinicAccess,
     link: FakeLinkServer,
     sinch: FakeSinchServer,
     worker_ctx: dict[str, object],
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
 ) -> None:
-    response = await client.patch(
-        "/v1/settings",
-        headers=clinic.headers,
-        json={
-            "provider": "linkmobility",
-            "secondary_provider": "sinch",
-            "sender_name": "TannBerg",
-            "provider_credentials": {"linkmobility": LINK_CREDENTIALS, "sinch": SINCH_CREDENTIALS},
-        },
-    )
-    assert response.status_code == 200, response.text
-    before = [await send(client, clinic, f"+479100{i:04d}") for i in range(BATCH_SIZE)]
+    before = [await send(client, failover_clinic, f"+479100{i:04d}") for i in range(BATCH_SIZE)]
     assert (await message_tasks.dispatch(worker_ctx))["accepted"] == BATCH_SIZE
     assert set(link.received) == set(before)
 
     await asyncio.to_thread(link.stop)  # LINK goes down: connections are refused
-    after = [await send(client, clinic, f"+479200{i:04d}") for i in range(4 * BATCH_SIZE)]
+    after = [await send(client, failover_clinic, f"+479200{i:04d}") for i in range(4 * BATCH_SIZE)]
     stats = await message_tasks.dispatch(worker_ctx)
     assert (stats["accepted"], stats["unknown"], stats["retried"]) == (4 * BATCH_SIZE, 0, 0)
 
@@ -119,6 +108,6 @@ async def test_link_goes_down_sinch_takes_over_and_no_message_goes_twice(
     assert {shown[m] for m in before} == {("linkmobility", "accepted")}
     assert {shown[m] for m in after} == {("sinch", "delivered")}
 
-    info = (await client.get("/v1/sms-info", headers=clinic.headers)).json()
+    info = (await client.get("/v1/sms-info", headers=failover_clinic.headers)).json()
     states = {p["provider"]: p["state"] for p in info["providers"]}
     assert states == {"linkmobility": "open", "sinch": "closed"}

@@ -167,3 +167,46 @@ async def test_rendering_a_hundred_texts_again_is_a_few_statements(
     assert statements.count("UPDATE") == 2  # the names, then the texts
     response = await client.get("/v1/messages", headers=clinic.headers, params={"limit": 500})
     assert {m["text"] for m in response.json()["data"]} == {"Hei Kaja"}
+
+
+async def test_a_text_rendered_again_is_smart_encoded_like_the_first(
+    client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
+) -> None:
+    await put_patient(client, clinic, "1001")
+    [queued] = await queue(client, clinic, clock, text=f"Hei [Fornavn] – husk timen! {FILLER}")
+    assert (queued["text"], queued["encoding"], queued["segments"]) == (
+        f"Hei Kari - husk timen! {FILLER}",
+        "GSM-7",
+        1,
+    )
+
+    await put_patient(client, clinic, "1001", first_name="Kaja")
+
+    renamed = await message(client, clinic, queued["id"])
+    assert (renamed["text"], renamed["encoding"], renamed["segments"]) == (
+        f"Hei Kaja - husk timen! {FILLER}",
+        "GSM-7",
+        1,
+    )
+
+
+async def test_a_new_name_the_provider_cannot_carry_fails_the_text_with_an_event(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await patch_settings(client, clinic, provider="linkmobility")  # LINK carries no emoji
+    await subscribe(client, clinic, event_types=["message.status_changed"])
+    await put_patient(client, clinic, "1001")
+    [queued] = await queue(client, clinic, clock, text="Hei [Fornavn]!")
+
+    await put_patient(client, clinic, "1001", first_name="Kari 🦷")
+
+    failed = await message(client, clinic, queued["id"])
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "unsupported_characters")
+    assert failed["text"] == "Hei Kari!"  # the text that could go, kept
+    events = [delivery.data for delivery in await recorded(sessionmaker)]
+    assert [(e["message_id"], e["status"], e["failure_reason"]) for e in events] == [
+        (queued["id"], "failed", "unsupported_characters")
+    ]

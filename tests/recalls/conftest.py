@@ -18,7 +18,7 @@ from app.core.clock import FixedClock
 from app.core.db import session_scope
 from app.messages.models import Message
 from app.recalls.sending import PlanStats, plan_clinic
-from tests.appointments.conftest import patch_settings, put_rules
+from tests.appointments.conftest import patch_settings, put_rules, send_due
 from tests.conftest import ClinicAccess
 from tests.messages.conftest import put_patient
 
@@ -75,6 +75,32 @@ async def plan(
     async for session in session_scope(sessionmaker):
         stats = await plan_clinic(session, clinic.id, clock.now())
     return stats
+
+
+async def made_recall(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> str:
+    """Patient 1001 due on `DUE_TODAY` and the planner run: the recall message's id."""
+    await due_patient(client, clinic)
+    await plan(sessionmaker, clinic, clock)
+    message_id: str = (await recall_of(client, clinic, "1001"))["message_id"]
+    return message_id
+
+
+async def sent_recall(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> str:
+    """The recall made, and sent at `FIRST_SEND` (the clock is left there)."""
+    message_id = await made_recall(client, clinic, sessionmaker, clock)
+    clock.set(FIRST_SEND)
+    await send_due(sessionmaker, clock)
+    return message_id
 
 
 async def recall_of(client: httpx.AsyncClient, clinic: ClinicAccess, patient_no: str) -> Json:

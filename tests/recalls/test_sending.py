@@ -29,11 +29,13 @@ from tests.recalls.conftest import (
     RULE,
     URL_TEXT,
     due_patient,
+    made_recall,
     message,
     plan,
     recall_messages,
     recall_of,
     save_recall_text,
+    sent_recall,
     z,
 )
 
@@ -90,10 +92,7 @@ class TestFirstRecall:
         clock: FixedClock,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        await due_patient(client, clinic)
-        await plan(sessionmaker, clinic, clock)
-        clock.set(FIRST_SEND)
-        await send_due(sessionmaker, clock)
+        await sent_recall(client, clinic, sessionmaker, clock)
         repeat = FIRST_SEND + timedelta(days=14)
         assert (await recall_of(client, clinic, "1001"))["next_send_at"] == z(repeat)
         clock.set(repeat - timedelta(hours=2, seconds=1))
@@ -150,9 +149,7 @@ class TestBooking:
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
         await _subscribe(client, clinic)
-        await due_patient(client, clinic)
-        await plan(sessionmaker, clinic, clock)
-        message_id = (await recall_of(client, clinic, "1001"))["message_id"]
+        message_id = await made_recall(client, clinic, sessionmaker, clock)
         await put_appointment(client, clinic, "A1", start=LATER)
         recall = await recall_of(client, clinic, "1001")
         assert (recall["state"], recall["skip_reason"]) == ("skipped", "has_appointment")
@@ -173,10 +170,7 @@ class TestBooking:
         clock: FixedClock,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        await due_patient(client, clinic)
-        await plan(sessionmaker, clinic, clock)
-        clock.set(FIRST_SEND)
-        await send_due(sessionmaker, clock)
+        await sent_recall(client, clinic, sessionmaker, clock)
         await put_appointment(client, clinic, "A1", start=LATER)
         booked = await recall_of(client, clinic, "1001")
         assert (booked["state"], booked["skip_reason"], booked["next_send_at"]) == (
@@ -233,9 +227,7 @@ class TestDueDate:
         clock: FixedClock,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        await due_patient(client, clinic)
-        await plan(sessionmaker, clinic, clock)
-        message_id = (await recall_of(client, clinic, "1001"))["message_id"]
+        message_id = await made_recall(client, clinic, sessionmaker, clock)
         await due_patient(client, clinic, due=None)
         assert (await recall_of(client, clinic, "1001"))["state"] == "none"
         cancelled = await message(sessionmaker, message_id)
@@ -250,10 +242,7 @@ class TestDueDate:
         clock: FixedClock,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        await due_patient(client, clinic)
-        await plan(sessionmaker, clinic, clock)
-        clock.set(FIRST_SEND)
-        await send_due(sessionmaker, clock)
+        await sent_recall(client, clinic, sessionmaker, clock)
         await due_patient(client, clinic)
         await put_patient(client, clinic, "1001", first_name="Kari Anne")
         kept = await recall_of(client, clinic, "1001")

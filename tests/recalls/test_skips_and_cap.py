@@ -18,6 +18,7 @@ from tests.recalls.conftest import (
     RULE,
     URL_TEXT,
     due_patient,
+    made_recall,
     plan,
     recall_messages,
     recall_of,
@@ -26,6 +27,7 @@ from tests.recalls.conftest import (
 )
 
 pytestmark = pytest.mark.usefixtures("recall_rule")
+FILLER = "x" * 80  # GSM-7 one segment; UCS-2 two
 
 
 class TestSkips:
@@ -79,6 +81,37 @@ class TestSkips:
         skipped = await recall_of(client, clinic, "1001")
         assert (skipped["state"], skipped["skip_reason"]) == ("skipped", "too_long")
 
+    async def test_a_name_the_provider_cannot_carry_is_skipped_like_a_reminder(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await patch_settings(client, clinic, provider="linkmobility")  # LINK carries no emoji
+        await due_patient(client, clinic, first_name="Kari 🦷")
+        assert (await plan(sessionmaker, clinic, clock)).skipped == 1
+        skipped = await recall_of(client, clinic, "1001")
+        assert (skipped["state"], skipped["skip_reason"]) == ("skipped", "unsupported_characters")
+        assert await recall_messages(sessionmaker) == []
+
+    async def test_the_text_is_smart_encoded(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await save_recall_text(client, clinic, f"Hei [Fornavn] – på tide med kontroll! {FILLER}")
+        await due_patient(client, clinic)
+        await plan(sessionmaker, clinic, clock)
+        [made] = await recall_messages(sessionmaker)
+        assert (made.text, made.encoding, made.segments) == (
+            f"Hei Kari - på tide med kontroll! {FILLER}",
+            "GSM-7",
+            1,
+        )
+
     async def test_guardians_get_it_too_when_the_clinic_includes_them(
         self,
         client: httpx.AsyncClient,
@@ -102,9 +135,7 @@ class TestSkips:
         clock: FixedClock,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
-        await due_patient(client, clinic)
-        await plan(sessionmaker, clinic, clock)
-        message_id = (await recall_of(client, clinic, "1001"))["message_id"]
+        message_id = await made_recall(client, clinic, sessionmaker, clock)
         cancel = await client.post(f"/v1/messages/{message_id}/cancel", headers=clinic.headers)
         assert cancel.status_code == 200, cancel.text
         recall = await recall_of(client, clinic, "1001")

@@ -4,7 +4,6 @@ to the message it answers, keywords acted on, and kept apart per clinic."""
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -14,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import FixedClock
 from app.patients.models import Patient
 from app.replies.models import Reply
-from app.webhooks.twilio import signature
 from tests.conftest import ClinicAccess
 from tests.messages.conftest import put_patient
+from tests.support.twilio import FORM, post_form, post_signed
 from tests.webhooks.helpers import NUMBER, load_message, sent_message, webhook_path
 
 GUARDIAN = "+4792222222"
@@ -442,15 +441,9 @@ class TestProviders:
             "Body": "STOPP",
             "NumMedia": "0",
         }
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        forged = await client.post(
-            path, content=urlencode(form), headers=headers | {"X-Twilio-Signature": "AAAA"}
-        )
+        forged = await post_form(client, path, form, FORM | {"X-Twilio-Signature": "AAAA"})
         assert forged.status_code == 401
-        signed = signature("https://sms.example.test" + path, list(form.items()), token)
-        response = await client.post(
-            path, content=urlencode(form), headers=headers | {"X-Twilio-Signature": signed}
-        )
+        response = await post_signed(client, path, form, key=token)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/xml")
         assert response.text.endswith("<Response></Response>")

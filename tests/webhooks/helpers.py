@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
+from app.deliveries.models import StoredDeliveryReport
 from app.deliveries.reports import AppliedReports, apply_stored_reports
 from app.messages.models import Message
 from tests.conftest import ClinicAccess
@@ -75,6 +77,13 @@ async def apply_reports(
 ) -> AppliedReports:
     async with sessionmaker.begin() as session:
         return await apply_stored_reports(session, now=clock.now())
+
+
+async def stored_count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """The delivery reports stored so far, of every provider."""
+    async with sessionmaker() as session:
+        count = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
+        return int(count.scalar_one())
 
 
 async def load_message(sessionmaker: async_sessionmaker[AsyncSession], message_id: str) -> Message:

@@ -6,14 +6,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
 from app.deliveries import intake as intake_module
-from app.deliveries.models import StoredDeliveryReport
 from tests.conftest import ClinicAccess
-from tests.webhooks.helpers import apply_reports, load_message, sent_message, webhook_path
+from tests.webhooks.helpers import (
+    apply_reports,
+    load_message,
+    sent_message,
+    stored_count,
+    webhook_path,
+)
 
 
 async def test_concurrent_reports_share_a_transaction(
@@ -60,9 +65,7 @@ async def test_concurrent_reports_share_a_transaction(
     assert answers[6].json() == {"received": 1, "stored": 1}
     assert answers[8].json() == {"received": 1, "stored": 1}
     assert len(inserts) < 8, "reports arriving together are inserted together"
-    async with sessionmaker() as session:
-        stored = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
-    assert stored.scalar_one() == 7
+    assert await stored_count(sessionmaker) == 7
     await apply_reports(sessionmaker, clock)
     for message_id in [*ours, theirs]:
         assert (await load_message(sessionmaker, message_id)).delivery == "delivered"

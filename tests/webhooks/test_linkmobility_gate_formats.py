@@ -11,15 +11,21 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
-from app.deliveries.models import StoredDeliveryReport
 from app.replies.models import Reply
 from tests.conftest import ClinicAccess
 from tests.messages.conftest import put_patient
-from tests.webhooks.helpers import NUMBER, apply_reports, load_message, sent_message, webhook_path
+from tests.webhooks.helpers import (
+    NUMBER,
+    apply_reports,
+    load_message,
+    sent_message,
+    stored_count,
+    webhook_path,
+)
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -69,12 +75,6 @@ DLR_FORMATS: dict[str, tuple[Callable[[str, int], bytes], str]] = {
     "xml": (dlr_xml, "application/xml"),
     "form": (dlr_form, FORM),
 }
-
-
-async def stored_reports(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        count = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
-        return int(count.scalar_one())
 
 
 async def stored_replies(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Reply]:
@@ -166,7 +166,7 @@ async def test_a_bad_xml_or_form_report_is_400_and_stores_nothing(
     assert response.status_code == 400
     assert response.json()["type"] == "/problems/malformed-webhook"
     assert reason in response.json()["detail"]
-    assert await stored_reports(sessionmaker) == 0
+    assert await stored_count(sessionmaker) == 0
 
 
 def mo_json(text: str, keyword: str | None = "TANN") -> dict[str, Any]:

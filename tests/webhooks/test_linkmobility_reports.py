@@ -8,13 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.clinic_settings.models import ClinicSettings
 from app.core.clock import FixedClock
-from app.deliveries.models import StoredDeliveryReport
 from app.messages.sweep import settle_abandoned_sends
 from app.providers.base import OutboundSms, SendResult
 from app.webhooks.linkmobility import RESULT_CODES
@@ -26,6 +25,7 @@ from tests.webhooks.helpers import (
     create_message,
     load_message,
     sent_message,
+    stored_count,
     webhook_path,
 )
 
@@ -64,12 +64,6 @@ def dlr(
 
 async def post_report(client: httpx.AsyncClient, path: str, body: Any) -> httpx.Response:
     return await client.post(path, json=body)
-
-
-async def stored_count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        count = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
-        return int(count.scalar_one())
 
 
 def test_every_documented_code_is_mapped() -> None:

@@ -14,12 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
-from app.deliveries.models import StoredDeliveryReport
 from app.replies.models import Reply
 from app.webhooks.sinch import signature
 from tests.conftest import ClinicAccess
 from tests.replies.test_inbound import link_mo
-from tests.webhooks.helpers import NUMBER, apply_reports, load_message, sent_message, webhook_path
+from tests.webhooks.helpers import (
+    NUMBER,
+    apply_reports,
+    load_message,
+    sent_message,
+    stored_count,
+    webhook_path,
+)
 from tests.webhooks.test_sinch_reports import recipient_report
 
 SECRET = "sinch-callback-secret-4f1e"
@@ -73,12 +79,6 @@ async def set_callback_secret(client: httpx.AsyncClient, clinic: ClinicAccess) -
         },
     )
     assert response.status_code == 200, response.text
-
-
-async def stored_reports(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        count = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
-        return int(count.scalar_one())
 
 
 async def stored_replies(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
@@ -147,7 +147,7 @@ async def test_a_forged_report_is_401_and_stores_nothing(
 
     assert response.status_code == 401
     assert response.json()["type"] == "/problems/bad-signature"
-    assert await stored_reports(sessionmaker) == 0
+    assert await stored_count(sessionmaker) == 0
 
 
 async def test_a_signed_reply_is_taken_and_a_forged_one_refused(

@@ -1,22 +1,30 @@
 """Twilio status callbacks: the signature (test vectors from twilio-python), every status,
 and our message id riding in the callback URL."""
 
-from urllib.parse import urlencode
-
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from twilio.request_validator import RequestValidator
 
 from app.core.clock import FixedClock
-from app.deliveries.models import StoredDeliveryReport
 from app.webhooks.twilio import STATUSES, signature, signature_is_valid
 from tests.conftest import ClinicAccess
-from tests.webhooks.helpers import apply_reports, load_message, sent_message, webhook_path
+from tests.support.twilio import (
+    callback,
+    callback_path,
+    configure_twilio,
+    inbound,
+    post_form,
+    post_signed,
+    signed_twilio_callback,
+)
+from tests.webhooks.helpers import (
+    apply_reports,
+    load_message,
+    sent_message,
+    stored_count,
+    webhook_path,
+)
 
-AUTH_TOKEN = "twilio-auth-token-0123456789abcdef"
-PUBLIC_BASE_URL = "https://sms.example.test"
 VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 VECTOR_PARAMS = [
     ("CallSid", "CA1234567890ABCDE"),
@@ -66,67 +74,6 @@ def test_every_documented_status_is_mapped() -> None:
     assert set(STATUSES) == {status for status, _ in DOCUMENTED}
 
 
-async def configure_twilio(client: httpx.AsyncClient, clinic: ClinicAccess) -> None:
-    response = await client.patch(
-        "/v1/settings",
-        headers=clinic.headers,
-        json={
-            "provider": "twilio",
-            "reply_number": "+4790000000",
-            "provider_credentials": {
-                "twilio": {
-                    "account_sid": "AC0123456789abcdef0123456789abcdef",
-                    "auth_token": AUTH_TOKEN,
-                }
-            },
-        },
-    )
-    assert response.status_code == 200, response.text
-
-
-async def post_signed(
-    client: httpx.AsyncClient,
-    path: str,
-    form: dict[str, str],
-    *,
-    token: str = AUTH_TOKEN,
-    signed: bool = True,
-) -> httpx.Response:
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    if signed:
-        # Signed by the official library, the way Twilio signs its callbacks.
-        validator = RequestValidator(token)
-        headers["X-Twilio-Signature"] = validator.compute_signature(PUBLIC_BASE_URL + path, form)
-    return await client.post(path, content=urlencode(form), headers=headers)
-
-
-def callback(message_id: str, status: str, error_code: str | None = None) -> dict[str, str]:
-    form = {
-        "AccountSid": "AC1",
-        "From": "+4790000000",
-        "To": "+4791234567",
-        "MessageSid": "SM0123456789abcdef",
-        "SmsSid": "SM0123456789abcdef",
-        "MessageStatus": status,
-        "SmsStatus": status,
-        "ApiVersion": "2010-04-01",
-    }
-    if error_code:
-        form["ErrorCode"] = error_code
-    return form
-
-
-async def stored_count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        count = await session.execute(select(func.count()).select_from(StoredDeliveryReport))
-        return int(count.scalar_one())
-
-
-async def callback_path(client: httpx.AsyncClient, clinic: ClinicAccess, message_id: str) -> str:
-    path = await webhook_path(client, clinic, "twilio", "delivery")
-    return f"{path}?{urlencode({'message_id': message_id})}"
-
-
 @pytest.mark.parametrize(("status", "expected"), DOCUMENTED, ids=[s for s, _ in DOCUMENTED])
 async def test_status_sets_the_delivery_state(
     client: httpx.AsyncClient,
@@ -168,18 +115,12 @@ class TestSignatureChecks:
         path = await callback_path(client, clinic, message_id)
         form = callback(message_id, "delivered")
         if forgery == "wrong token":
-            response = await post_signed(client, path, form, token="not-the-token")
+            response = await post_signed(client, path, form, key="not-the-token")
         elif forgery == "missing":
-            response = await post_signed(client, path, form, signed=False)
+            response = await post_form(client, path, form)
         else:
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": signature(
-                    PUBLIC_BASE_URL + path, list(form.items()), AUTH_TOKEN
-                ),
-            }
             tampered = form | {"MessageStatus": "undelivered"}
-            response = await client.post(path, content=urlencode(tampered), headers=headers)
+            response = await post_form(client, path, tampered, signed_twilio_callback(path, form))
         assert response.status_code == 401
         assert response.json()["type"] == "/problems/bad-signature"
         assert await stored_count(sessionmaker) == 0
@@ -196,11 +137,7 @@ class TestSignatureChecks:
         path = await callback_path(client, clinic, message_id)
         bare = path.split("?")[0]
         form = callback(message_id, "delivered")
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature(PUBLIC_BASE_URL + bare, list(form.items()), AUTH_TOKEN),
-        }
-        response = await client.post(path, content=urlencode(form), headers=headers)
+        response = await post_form(client, path, form, signed_twilio_callback(bare, form))
         assert response.status_code == 401
 
     async def test_no_auth_token_configured_is_401(
@@ -237,16 +174,6 @@ class TestSignatureChecks:
         assert response.status_code == 200
         assert response.json() == {"received": 1, "stored": 0}
         assert await stored_count(sessionmaker) == 0
-
-
-def inbound(body: str = "JA") -> dict[str, str]:
-    return {
-        "AccountSid": "AC1",
-        "MessageSid": "SM0123456789abcdef",
-        "From": "+4791234567",
-        "To": "+4790000000",
-        "Body": body,
-    }
 
 
 class TestUnstorableFields:

@@ -2,28 +2,30 @@
 token, repeats dropped by `I-Twilio-Idempotency-Token`, and `RawDlrDoneDate` as the
 delivery time. Genuine signatures come from the official library's RequestValidator."""
 
-import uuid
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from app.core.clock import FixedClock
 from app.replies.models import Reply
 from tests.conftest import ClinicAccess
-from tests.webhooks.helpers import apply_reports, load_message, sent_message, webhook_path
-from tests.webhooks.test_twilio_reports import (
-    AUTH_TOKEN,
-    PUBLIC_BASE_URL,
+from tests.support.twilio import (
     callback,
     callback_path,
     configure_twilio,
     inbound,
+    post_form,
+    signed_twilio_callback,
+)
+from tests.webhooks.helpers import (
+    apply_reports,
+    load_message,
+    sent_message,
     stored_count,
+    webhook_path,
 )
 
 SHARED_KEY = "whsk_9f2c4e1a7b3d5f60a8e2c4b6d8f0a1c3"
@@ -45,24 +47,7 @@ def signed_headers(
     path: str, form: dict[str, str], *, key: str = SHARED_KEY, settings: str | None = SETTINGS
 ) -> dict[str, str]:
     """As Twilio signs a webhook a Webhook Rule applies a SharedKey to."""
-    validator = RequestValidator(key)
-    algorithm = get_signature_algorithm(settings)
-    url = PUBLIC_BASE_URL + path
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": validator.compute_signature(url, form, algorithm),
-        "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
-    }
-    assert validator.validate(url, form, headers["X-Twilio-Signature"], algorithm)
-    if settings is not None:
-        headers["X-Twilio-Webhooks-Signature-Settings"] = settings
-    return headers
-
-
-async def post(
-    client: httpx.AsyncClient, path: str, form: dict[str, str], headers: dict[str, str]
-) -> httpx.Response:
-    return await client.post(path, content=urlencode(form), headers=headers)
+    return signed_twilio_callback(path, form, key=key, settings=settings)
 
 
 class TestSharedKey:
@@ -78,7 +63,7 @@ class TestSharedKey:
         path = await callback_path(client, clinic, message_id)
         form = callback(message_id, "delivered")
 
-        response = await post(client, path, form, signed_headers(path, form))
+        response = await post_form(client, path, form, signed_headers(path, form))
 
         assert response.status_code == 200, response.text
         assert response.json() == {"received": 1, "stored": 1}
@@ -95,7 +80,7 @@ class TestSharedKey:
         path = await webhook_path(client, clinic, "twilio", "inbound")
         form = inbound("STOPP")
 
-        response = await post(client, path, form, signed_headers(path, form))
+        response = await post_form(client, path, form, signed_headers(path, form))
 
         assert response.status_code == 200, response.text
         assert response.text.endswith("<Response></Response>")
@@ -115,8 +100,8 @@ class TestSharedKey:
         path = await callback_path(client, clinic, message_id)
         form = callback(message_id, "delivered")
 
-        headers = signed_headers(path, form, key=AUTH_TOKEN, settings=None)
-        response = await post(client, path, form, headers)
+        headers = signed_twilio_callback(path, form)
+        response = await post_form(client, path, form, headers)
 
         assert response.status_code == 200, response.text
 
@@ -146,7 +131,7 @@ class TestSharedKey:
         if forgery == "wrong key":
             headers = signed_headers(path, form, key="whsk_not_the_key")
         elif forgery == "auth token signature with shared-key settings":
-            headers = signed_headers(path, form, key=AUTH_TOKEN, settings=None)
+            headers = signed_twilio_callback(path, form)
             headers["X-Twilio-Webhooks-Signature-Settings"] = SETTINGS
         elif forgery == "shared-key signature without its settings header":
             del headers["X-Twilio-Webhooks-Signature-Settings"]
@@ -155,7 +140,7 @@ class TestSharedKey:
         else:
             form = form | {"MessageStatus": "undelivered"}
 
-        response = await post(client, path, form, headers)
+        response = await post_form(client, path, form, headers)
 
         assert response.status_code == 401
         assert response.json()["type"] == "/problems/bad-signature"
@@ -173,7 +158,7 @@ class TestSharedKey:
         path = await callback_path(client, clinic, message_id)
         form = callback(message_id, "delivered")
 
-        response = await post(client, path, form, signed_headers(path, form))
+        response = await post_form(client, path, form, signed_headers(path, form))
 
         assert response.status_code == 401
         assert "webhook shared key" in response.json()["detail"]
@@ -199,8 +184,8 @@ class TestIdempotencyToken:
             "I-Twilio-Idempotency-Token": first["I-Twilio-Idempotency-Token"]
         }
 
-        assert (await post(client, path, first_form, first)).json()["stored"] == 1
-        repeated = await post(client, path, again_form, again)
+        assert (await post_form(client, path, first_form, first)).json()["stored"] == 1
+        repeated = await post_form(client, path, again_form, again)
 
         assert repeated.status_code == 200
         assert repeated.json() == {"received": 1, "stored": 0}
@@ -223,8 +208,8 @@ class TestIdempotencyToken:
             "I-Twilio-Idempotency-Token": headers["I-Twilio-Idempotency-Token"]
         }
 
-        assert (await post(client, path, bad_form, bad)).status_code == 400
-        retried = await post(client, path, form, headers)
+        assert (await post_form(client, path, bad_form, bad)).status_code == 400
+        retried = await post_form(client, path, form, headers)
 
         assert retried.json() == {"received": 1, "stored": 1}
 
@@ -243,8 +228,8 @@ class TestIdempotencyToken:
             "I-Twilio-Idempotency-Token": headers["I-Twilio-Idempotency-Token"]
         }
 
-        assert (await post(client, path, form, headers)).status_code == 200
-        repeated = await post(client, path, again_form, again)
+        assert (await post_form(client, path, form, headers)).status_code == 200
+        repeated = await post_form(client, path, again_form, again)
 
         assert repeated.status_code == 200
         async with sessionmaker() as session:
@@ -274,9 +259,7 @@ async def test_raw_dlr_done_date_is_the_delivery_time(
     path = await callback_path(client, clinic, message_id)
     form = callback(message_id, "delivered") | {"RawDlrDoneDate": raw_done_date}
 
-    response = await post(
-        client, path, form, signed_headers(path, form, key=AUTH_TOKEN, settings=None)
-    )
+    response = await post_form(client, path, form, signed_twilio_callback(path, form))
 
     assert response.status_code == 200, response.text
     await apply_reports(sessionmaker, clock)

@@ -1,0 +1,144 @@
+"""One reminder per person per day (issue 12 §2): a patient's (or a guardian's children's)
+appointments on one local day share one reminder per number, listing each time."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from app.core.clock import FixedClock
+from tests.appointments.conftest import Json, patch_settings, put_appointment, put_rules, z
+from tests.conftest import ClinicAccess
+from tests.messages.conftest import put_patient
+
+OSLO = ZoneInfo("Europe/Oslo")
+THURSDAY = datetime(2026, 12, 3, tzinfo=OSLO)
+ONE_REMINDER: Json = {
+    "reminder_1": {"enabled": True, "hours_before": 24},
+    "reminder_2": {"enabled": False, "hours_before": 4},
+    "booking_confirmation": False,
+}
+GUARDIAN = "+4791111111"
+
+pytestmark = pytest.mark.usefixtures("patient", "sender")
+
+
+def at(hour: int, minute: int = 0, day: datetime = THURSDAY) -> datetime:
+    return day.replace(hour=hour, minute=minute)
+
+
+async def pending(client: httpx.AsyncClient, clinic: ClinicAccess, **params: Any) -> list[Json]:
+    response = await client.get(
+        "/v1/messages", headers=clinic.headers, params={"status": "pending"} | params
+    )
+    assert response.status_code == 200, response.text
+    data: list[Json] = response.json()["data"]
+    return sorted(data, key=lambda m: (m["type"], m["scheduled_for"], m["to"]))
+
+
+async def day_list(client: httpx.AsyncClient, clinic: ClinicAccess, day: str) -> dict[str, Json]:
+    response = await client.get("/v1/appointments", headers=clinic.headers, params={"date": day})
+    assert response.status_code == 200, response.text
+    return {a["appointment_id"]: a for a in response.json()["data"]}
+
+
+def reminder_ids(appointment: Json) -> list[str]:
+    [entry] = [e for e in appointment["schedule"] if e["kind"] == "reminder_1"]
+    ids: list[str] = entry["message_ids"]
+    return ids
+
+
+class TestOnePatientOneDay:
+    async def test_two_appointments_get_one_reminder_with_both_times(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER)
+        await put_appointment(client, clinic, "A1", start=at(14, 30))
+        await put_appointment(client, clinic, "A2", start=at(9))
+
+        [message] = await pending(client, clinic)
+        assert "torsdag 3. desember kl. 09:00 og kl. 14:30" in message["text"]
+        assert message["text"].startswith("Hei Kari! Vi minner om at du har time")
+        # It goes before the first, 24 hours ahead of it, and expires when it starts.
+        assert message["scheduled_for"] == z((at(9) - timedelta(hours=24)).astimezone(UTC))
+        assert message["expires_at"] == z(at(9).astimezone(UTC))
+        assert message["appointment_id"] == "A2"
+
+        listed = await day_list(client, clinic, "2026-12-03")
+        assert reminder_ids(listed["A1"]) == reminder_ids(listed["A2"]) == [message["id"]]
+        assert listed["A1"]["reminder_state"] == listed["A2"]["reminder_state"] == "scheduled"
+
+    async def test_three_times_read_as_a_list(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER)
+        for appointment_id, hour in (("A1", 9), ("A2", 14), ("A3", 11)):
+            await put_appointment(client, clinic, appointment_id, start=at(hour))
+        [message] = await pending(client, clinic)
+        assert "torsdag 3. desember kl. 09:00, kl. 11:00 og kl. 14:00." in message["text"]
+
+    async def test_each_reminder_number_is_shared_and_another_day_is_its_own(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(
+            client, clinic, **ONE_REMINDER | {"reminder_2": {"enabled": True, "hours_before": 4}}
+        )
+        await put_appointment(client, clinic, "A1", start=at(9))
+        await put_appointment(client, clinic, "A2", start=at(14))
+        await put_appointment(client, clinic, "A3", start=at(9, day=THURSDAY + timedelta(days=1)))
+        messages = await pending(client, clinic)
+        # Reminder 2 for 09:00 moves out of the night to the evening before: still shared.
+        texts = {(m["type"], m["appointment_id"]): m["text"] for m in messages}
+        assert len(messages) == len(texts) == 4
+        for kind in ("reminder_1", "reminder_2"):
+            assert "torsdag 3. desember kl. 09:00 og kl. 14:00." in texts[kind, "A1"]
+            assert "fredag 4. desember kl. 09:00." in texts[kind, "A3"]
+
+    async def test_across_a_dst_change_and_a_night_pause(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess, clock: FixedClock
+    ) -> None:
+        # Summer time ends on Sunday 25 October; reminders 48 h before Monday 26 October fall
+        # on the Saturday (no sending) and move to the Friday's last hour before the night.
+        clock.set(datetime(2026, 10, 21, 10, tzinfo=OSLO))
+        await put_rules(
+            client, clinic, **ONE_REMINDER | {"reminder_1": {"enabled": True, "hours_before": 48}}
+        )
+        monday = datetime(2026, 10, 26, tzinfo=OSLO)
+        await put_appointment(client, clinic, "A1", start=at(10, day=monday))
+        await put_appointment(client, clinic, "A2", start=at(8, 30, day=monday))
+        [message] = await pending(client, clinic)
+        assert "mandag 26. oktober kl. 08:30 og kl. 10:00" in message["text"]
+        assert message["scheduled_for"] == z(datetime(2026, 10, 23, 18, tzinfo=UTC))
+
+    async def test_the_local_day_decides_not_the_utc_one(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        # 00:30 in Oslo is the day before in UTC; 23:30 the same UTC day as the next morning.
+        await put_rules(client, clinic, **ONE_REMINDER)
+        await put_appointment(client, clinic, "A1", start=at(0, 30))
+        await put_appointment(client, clinic, "A2", start=at(23, 30) - timedelta(days=1))
+        assert len(await pending(client, clinic)) == 2
+
+
+class TestAGuardianOfTwoChildren:
+    async def test_gets_one_reminder_naming_both(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await patch_settings(client, clinic, include_guardians=True)
+        await put_rules(client, clinic, **ONE_REMINDER)
+        guardian = [{"name": "Anne Nordmann", "mobile": GUARDIAN, "wants_sms": True}]
+        await put_patient(client, clinic, "2001", first_name="Ola", mobile=None, guardians=guardian)
+        await put_patient(client, clinic, "2002", first_name="Per", mobile=None, guardians=guardian)
+        await put_appointment(client, clinic, "B1", start=at(9), patient_no="2001")
+        await put_appointment(client, clinic, "B2", start=at(9, 30), patient_no="2002")
+
+        [message] = await pending(client, clinic)
+        assert message["to"] == GUARDIAN
+        assert message["text"].startswith(
+            "Hei Anne Nordmann! Vi minner om at Ola og Per har time hos Tannlege Hansen "
+            "torsdag 3. desember kl. 09:00 (Ola) og kl. 09:30 (Per)."
+        )
+        listed = await day_list(client, clinic, "2026-12-03")
+        assert reminder_ids(listed["B1"]) == reminder_ids(listed["B2"]) == [message["id"]]

@@ -7,11 +7,21 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
-from tests.appointments.conftest import Json, patch_settings, put_appointment, put_rules, z
+from tests.appointments.conftest import (
+    Json,
+    patch_settings,
+    put_appointment,
+    put_rules,
+    send_due,
+    z,
+)
 from tests.conftest import ClinicAccess
+from tests.events.test_subscriptions_api import recorded, subscribe
 from tests.messages.conftest import put_patient
+from tests.replies.test_inbound import reply
 
 OSLO = ZoneInfo("Europe/Oslo")
 THURSDAY = datetime(2026, 12, 3, tzinfo=OSLO)
@@ -142,3 +152,69 @@ class TestAGuardianOfTwoChildren:
         )
         listed = await day_list(client, clinic, "2026-12-03")
         assert reminder_ids(listed["B1"]) == reminder_ids(listed["B2"]) == [message["id"]]
+
+
+async def appointment(client: httpx.AsyncClient, clinic: ClinicAccess, appointment_id: str) -> Json:
+    response = await client.get(f"/v1/appointments/{appointment_id}", headers=clinic.headers)
+    assert response.status_code == 200, response.text
+    body: Json = response.json()
+    return body
+
+
+class TestAReplyAnswersEveryAppointmentInIt:
+    @pytest.mark.parametrize(
+        ("answer", "confirmation", "event"),
+        [
+            ("JA", "confirmed", "appointment.confirmed"),
+            ("NEI", "cancellation_requested", "appointment.cancellation_requested"),
+        ],
+    )
+    async def test_ja_or_nei(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+        answer: str,
+        confirmation: str,
+        event: str,
+    ) -> None:
+        await subscribe(client, clinic, event_types=[event])
+        await put_rules(client, clinic, **ONE_REMINDER)
+        await put_appointment(client, clinic, "A1", start=at(9))
+        await put_appointment(client, clinic, "A2", start=at(14, 30))
+        clock.set(at(9) - timedelta(hours=24))
+        assert len((await send_due(sessionmaker, clock)).sent) == 1
+        clock.advance(minutes=5)
+        await reply(client, clinic, answer)
+
+        for appointment_id in ("A1", "A2"):
+            assert (await appointment(client, clinic, appointment_id))["confirmation"] == (
+                confirmation
+            )
+        events = await recorded(sessionmaker)
+        assert sorted(e.data["appointment_id"] for e in events) == ["A1", "A2"]
+
+    async def test_a_ja_cancels_the_shared_later_reminder(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        await put_rules(
+            client,
+            clinic,
+            **ONE_REMINDER | {"reminder_2": {"enabled": True, "hours_before": 2}},
+        )
+        await put_appointment(client, clinic, "A1", start=at(10))
+        await put_appointment(client, clinic, "A2", start=at(14, 30))
+        clock.set(at(10) - timedelta(hours=24))
+        await send_due(sessionmaker, clock)
+        clock.advance(minutes=5)
+        await reply(client, clinic, "JA")
+        assert await pending(client, clinic) == []
+        for appointment_id in ("A1", "A2"):
+            schedule = (await appointment(client, clinic, appointment_id))["schedule"]
+            kinds = {e["kind"]: (e["state"], e["reason"]) for e in schedule}
+            assert kinds["reminder_2"] == ("skipped", "confirmed")

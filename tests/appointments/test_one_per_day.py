@@ -218,3 +218,73 @@ class TestAReplyAnswersEveryAppointmentInIt:
             schedule = (await appointment(client, clinic, appointment_id))["schedule"]
             kinds = {e["kind"]: (e["state"], e["reason"]) for e in schedule}
             assert kinds["reminder_2"] == ("skipped", "confirmed")
+
+
+class TestMovingOrCancellingOne:
+    async def test_a_move_to_another_day_splits_the_reminder(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER)
+        await put_appointment(client, clinic, "A1", start=at(9))
+        await put_appointment(client, clinic, "A2", start=at(14, 30))
+        await put_appointment(client, clinic, "A1", start=at(9) + timedelta(days=1))
+
+        messages = {m["appointment_id"]: m for m in await pending(client, clinic)}
+        assert set(messages) == {"A1", "A2"}
+        assert "fredag 4. desember kl. 09:00." in messages["A1"]["text"]
+        assert "torsdag 3. desember kl. 14:30." in messages["A2"]["text"]
+        # The one left goes at its own time, no longer at the moved one's.
+        assert messages["A2"]["scheduled_for"] == z(
+            (at(14, 30) - timedelta(days=1)).astimezone(UTC)
+        )
+        thursday = await day_list(client, clinic, "2026-12-03")
+        friday = await day_list(client, clinic, "2026-12-04")
+        assert reminder_ids(thursday["A2"]) == [messages["A2"]["id"]]
+        assert reminder_ids(friday["A1"]) == [messages["A1"]["id"]]
+
+    async def test_a_move_on_the_same_day_renders_it_again(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER)
+        await put_appointment(client, clinic, "A1", start=at(9))
+        await put_appointment(client, clinic, "A2", start=at(14, 30))
+        await put_appointment(client, clinic, "A2", start=at(8))
+        [message] = await pending(client, clinic)
+        assert "torsdag 3. desember kl. 08:00 og kl. 09:00." in message["text"]
+        assert message["scheduled_for"] == z((at(8) - timedelta(days=1)).astimezone(UTC))
+        listed = await day_list(client, clinic, "2026-12-03")
+        assert reminder_ids(listed["A1"]) == reminder_ids(listed["A2"]) == [message["id"]]
+
+    async def test_cancelling_the_first_leaves_the_reminder_to_the_other(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER)
+        await put_appointment(client, clinic, "A1", start=at(9))
+        await put_appointment(client, clinic, "A2", start=at(14, 30))
+        [shared] = await pending(client, clinic)
+        await put_appointment(client, clinic, "A1", start=at(9), status="cancelled")
+
+        [message] = await pending(client, clinic, type="reminder_1")
+        assert message["id"] == shared["id"]
+        assert message["appointment_id"] == "A2"
+        assert "torsdag 3. desember kl. 14:30." in message["text"]
+        assert "09:00" not in message["text"]
+        assert message["expires_at"] == z(at(14, 30).astimezone(UTC))
+        assert (await appointment(client, clinic, "A1"))["reminder_state"] == "none"
+        assert (await appointment(client, clinic, "A2"))["reminder_state"] == "scheduled"
+
+    async def test_cancelling_both_cancels_it(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER)
+        await put_appointment(client, clinic, "A1", start=at(9))
+        await put_appointment(client, clinic, "A2", start=at(14, 30))
+        for appointment_id, hour in (("A2", 14), ("A1", 9)):
+            await put_appointment(
+                client,
+                clinic,
+                appointment_id,
+                start=at(hour, 30 if hour == 14 else 0),
+                status="cancelled",
+            )
+        assert await pending(client, clinic, type="reminder_1") == []

@@ -288,3 +288,50 @@ class TestMovingOrCancellingOne:
                 status="cancelled",
             )
         assert await pending(client, clinic, type="reminder_1") == []
+
+
+class TestErasure:
+    async def test_erasing_one_child_leaves_the_reminder_to_the_other_without_them(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await patch_settings(client, clinic, include_guardians=True)
+        await put_rules(client, clinic, **ONE_REMINDER)
+        guardian = [{"name": "Anne Nordmann", "mobile": GUARDIAN, "wants_sms": True}]
+        await put_patient(client, clinic, "2001", first_name="Ola", mobile=None, guardians=guardian)
+        await put_patient(client, clinic, "2002", first_name="Per", mobile=None, guardians=guardian)
+        await put_appointment(client, clinic, "B1", start=at(9), patient_no="2001")
+        await put_appointment(client, clinic, "B2", start=at(9, 30), patient_no="2002")
+        response = await client.delete("/v1/patients/2001", headers=clinic.headers)
+        assert response.status_code == 204, response.text
+
+        [message] = await pending(client, clinic)
+        assert "Ola" not in message["text"]
+        assert (
+            "at Per har time hos Tannlege Hansen torsdag 3. desember kl. 09:30."
+            in (message["text"])
+        )
+        assert (message["appointment_id"], message["patient_no"]) == ("B2", "2002")
+        listed = await day_list(client, clinic, "2026-12-03")
+        assert list(listed) == ["B2"]
+        assert reminder_ids(listed["B2"]) == [message["id"]]
+
+    async def test_a_shared_reminder_that_went_loses_its_text(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        await patch_settings(client, clinic, include_guardians=True)
+        await put_rules(client, clinic, **ONE_REMINDER)
+        guardian = [{"name": "Anne Nordmann", "mobile": GUARDIAN, "wants_sms": True}]
+        await put_patient(client, clinic, "2001", first_name="Ola", mobile=None, guardians=guardian)
+        await put_patient(client, clinic, "2002", first_name="Per", mobile=None, guardians=guardian)
+        await put_appointment(client, clinic, "B1", start=at(9), patient_no="2002")
+        await put_appointment(client, clinic, "B2", start=at(9, 30), patient_no="2001")
+        clock.set(at(9) - timedelta(hours=24))
+        assert len((await send_due(sessionmaker, clock)).sent) == 1
+        assert (await client.delete("/v1/patients/2001", headers=clinic.headers)).status_code == 204
+        response = await client.get("/v1/messages", headers=clinic.headers)
+        [message] = response.json()["data"]
+        assert (message["patient_no"], message["text"], message["erased"]) == ("2002", None, True)

@@ -335,3 +335,44 @@ class TestErasure:
         response = await client.get("/v1/messages", headers=clinic.headers)
         [message] = response.json()["data"]
         assert (message["patient_no"], message["text"], message["erased"]) == ("2002", None, True)
+
+
+class TestTheBookingConfirmation:
+    async def test_one_still_waiting_takes_in_the_next_booking_of_the_day(
+        self, client: httpx.AsyncClient, clinic: ClinicAccess
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER | {"booking_confirmation": True})
+        await put_appointment(client, clinic, "A1", start=at(14, 30))
+        await put_appointment(client, clinic, "A2", start=at(9))
+        [reminder] = await pending(client, clinic, type="reminder_1")
+        [booking] = await pending(client, clinic, type="booking_confirmation")
+        assert "torsdag 3. desember kl. 09:00 og kl. 14:30." in booking["text"]
+        assert reminder["id"] != booking["id"]
+
+    async def test_one_that_went_is_not_sent_again(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        await put_rules(client, clinic, **ONE_REMINDER | {"booking_confirmation": True})
+        await put_appointment(client, clinic, "A1", start=at(14, 30))
+        clock.set(clock.now().replace(hour=12))
+        assert len((await send_due(sessionmaker, clock)).sent) == 1
+        await put_appointment(client, clinic, "A2", start=at(9))
+        [booking] = await pending(client, clinic, type="booking_confirmation")
+        assert booking["appointment_id"] == "A2"
+        assert "torsdag 3. desember kl. 09:00." in booking["text"]
+
+
+async def test_the_message_list_finds_a_shared_reminder_by_each_appointment(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    await put_rules(client, clinic, **ONE_REMINDER)
+    await put_appointment(client, clinic, "A1", start=at(9))
+    await put_appointment(client, clinic, "A2", start=at(14, 30))
+    first = await pending(client, clinic, appointment_id="A1")
+    second = await pending(client, clinic, appointment_id="A2")
+    assert len(first) == 1
+    assert first == second

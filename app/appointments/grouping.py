@@ -187,7 +187,7 @@ def group_text(
         practitioner=join_words(practitioners),
         merge_values={"Tidspunkt": format_appointment_times(starts, context.window.tz)},
     )
-    confirmed = all(m.appointment.confirmation == Confirmation.CONFIRMED for m in members)
+    confirmed = all(_confirmed(m) for m in members)
     content = Content(
         kind,
         template,
@@ -251,7 +251,10 @@ async def _join(
     if message is None:
         return None
     members = await members_of(session, message)
-    if not members:
+    confirmed = appointment.confirmation == Confirmation.CONFIRMED
+    if not members or any(_confirmed(m) != confirmed for m in members):
+        # A confirmed appointment is never asked again, an unconfirmed one always is: a
+        # text for both could do neither, so they go apart.
         return None
     new = Member(
         appointment,
@@ -334,6 +337,10 @@ async def _rewrite(
         await bulk_insert(session, message_appointment_table, rows)
     if message.next_attempt_at < was_due:
         enqueue_after_commit(session, dispatch_job(message.next_attempt_at, composer.context.now))
+
+
+def _confirmed(member: Member) -> bool:
+    return member.appointment.confirmation == Confirmation.CONFIRMED
 
 
 def _recipient_of(message: Message) -> Recipient:

@@ -376,3 +376,23 @@ async def test_the_message_list_finds_a_shared_reminder_by_each_appointment(
     second = await pending(client, clinic, appointment_id="A2")
     assert len(first) == 1
     assert first == second
+
+
+async def test_a_confirmed_appointment_does_not_share_with_one_that_must_be_asked(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+) -> None:
+    await put_rules(client, clinic, **ONE_REMINDER | {"booking_confirmation": True})
+    await put_appointment(client, clinic, "A1", start=at(9))
+    assert len((await send_due(sessionmaker, clock)).sent) == 1  # the booking confirmation
+    clock.advance(minutes=5)
+    await reply(client, clinic, "JA")
+    await put_appointment(client, clinic, "A2", start=at(14, 30))
+
+    reminders = {m["appointment_id"]: m for m in await pending(client, clinic, type="reminder_1")}
+    assert set(reminders) == {"A1", "A2"}
+    assert "Svar JA" not in reminders["A1"]["text"]
+    assert "kl. 09:00." in reminders["A1"]["text"]
+    assert "kl. 14:30. Svar JA" in reminders["A2"]["text"]

@@ -51,7 +51,7 @@ async def apply_confirmation_reply(session: AsyncSession, reply: Reply, now: dat
     if message is None or message.clinic_id != reply.clinic_id or message.appointment_id is None:
         return
     events: list[NewEvent] = []
-    for appointment_id in await _appointments_of(session, message):
+    for appointment_id, patient_id in await _appointments_of(session, message, reply):
         outcome = await apply_reply_keyword(
             session,
             clinic_id=reply.clinic_id,
@@ -68,20 +68,23 @@ async def apply_confirmation_reply(session: AsyncSession, reply: Reply, now: dat
             "reply_id": str(reply.id),
             "at": now.isoformat().replace("+00:00", "Z"),
         }
-        events.append(NewEvent(reply.clinic_id, event_type, data, reply.patient_id))
+        events.append(NewEvent(reply.clinic_id, event_type, data, patient_id))
     await record_events(session, events, now=now)
 
 
-async def _appointments_of(session: AsyncSession, message: Message) -> list[str]:
-    """The appointments the message is for: those it is shared by, else its own."""
+async def _appointments_of(
+    session: AsyncSession, message: Message, reply: Reply
+) -> list[tuple[str, uuid.UUID | None]]:
+    """The appointments the message is for, with whose each is (their events name them):
+    those it is shared by, else its own (the reply's patient)."""
     statement = (
-        select(_link.appointment_id)
+        select(_link.appointment_id, _link.patient_id)
         .where(_link.clinic_id == message.clinic_id, _link.message_id == message.id)
         .order_by(_link.appointment_start_at, _link.appointment_id)
     )
-    shared = list((await session.execute(statement)).scalars())
+    shared = [(row.appointment_id, row.patient_id) for row in await session.execute(statement)]
     assert message.appointment_id is not None
-    return shared or [message.appointment_id]
+    return shared or [(message.appointment_id, reply.patient_id)]
 
 
 async def apply_reply_keyword(

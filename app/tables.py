@@ -1,6 +1,6 @@
 """Imports every table model so `SQLModel.metadata` is complete (Alembic, tests)."""
 
-from app.appointments.models import Appointment, AppointmentReminder
+from app.appointments.models import Appointment, AppointmentReminder, MessageAppointment
 from app.caps.models import CapNotice
 from app.clinic_settings.models import ClinicSettings
 from app.clinics.models import ApiKey, Clinic
@@ -42,6 +42,7 @@ __all__ = [
     "EventSubscription",
     "IdempotencyRecord",
     "Message",
+    "MessageAppointment",
     "MessageTemplate",
     "NumberOptOut",
     "Patient",

@@ -34,12 +34,17 @@ class Composer:
         self._templates: dict[str, tuple[ParsedTemplate | None, bool]] = {}
 
     async def load(self, session: AsyncSession, decisions: Sequence[Decision]) -> None:
-        if self._stored is not None or not any(d.timing for d in decisions):
-            return
-        rows = await list_templates(session, clinic_id=self.context.clinic_id, now=self.context.now)
-        self._stored = {row.type: row for row in rows}
+        if any(d.timing for d in decisions):
+            await self.load_templates(session)
 
-    def _template(self, kind: str) -> tuple[ParsedTemplate | None, bool]:
+    async def load_templates(self, session: AsyncSession) -> None:
+        if self._stored is None:
+            rows = await list_templates(
+                session, clinic_id=self.context.clinic_id, now=self.context.now
+            )
+            self._stored = {row.type: row for row in rows}
+
+    def template(self, kind: str) -> tuple[ParsedTemplate | None, bool]:
         """Parsed on first use: a push needs two or three of the twelve."""
         if kind not in self._templates:
             assert self._stored is not None
@@ -90,7 +95,7 @@ class Composer:
     ) -> tuple[list[MessageRow], AppointmentSkipReason | None]:
         assert decision.timing is not None
         settings, timing = self.context.settings, decision.timing
-        template, allow_reply = self._template(decision.kind)
+        template, allow_reply = self.template(decision.kind)
         if template is None:
             return [], "template_error"
         content = Content(

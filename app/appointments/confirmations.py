@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.lookup import find_appointment
@@ -19,7 +19,12 @@ from app.appointments.messaging import (
     stored_patient,
     with_messages,
 )
-from app.appointments.models import Appointment, AppointmentStatus, Confirmation
+from app.appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    Confirmation,
+    message_appointment_table,
+)
 from app.appointments.scheduling import REPLY_KINDS, push_of
 from app.appointments.service import schedule
 from app.events.models import EventType
@@ -33,35 +38,53 @@ _EVENTS = {
     "cancellation_requested": EventType.APPOINTMENT_CANCELLATION_REQUESTED,
 }
 _message = message_table.c
+_link = message_appointment_table.c
 
 
 async def apply_confirmation_reply(session: AsyncSession, reply: Reply, now: datetime) -> None:
-    """Confirm the appointment or ask to cancel it, and tell the practice system; a reply to
-    a time that has since moved or passed is left for staff."""
+    """Confirm every appointment the answered message is for, or ask to cancel each, and tell
+    the practice system of each; a reply to a time that has since moved or passed is left
+    for staff."""
     if reply.keyword not in (Keyword.CONFIRM, Keyword.CANCEL) or reply.message_id is None:
         return
     message = await session.get(Message, reply.message_id)
-    if message is None or message.appointment_id is None:
+    if message is None or message.clinic_id != reply.clinic_id or message.appointment_id is None:
         return
-    outcome = await apply_reply_keyword(
-        session,
-        clinic_id=reply.clinic_id,
-        appointment_id=message.appointment_id,
-        message_id=message.id,
-        keyword="confirm" if reply.keyword == Keyword.CONFIRM else "cancel",
-        now=now,
+    events: list[NewEvent] = []
+    for appointment_id, patient_id in await _appointments_of(session, message, reply):
+        outcome = await apply_reply_keyword(
+            session,
+            clinic_id=reply.clinic_id,
+            appointment_id=appointment_id,
+            message_id=message.id,
+            keyword="confirm" if reply.keyword == Keyword.CONFIRM else "cancel",
+            now=now,
+        )
+        event_type = _EVENTS.get(outcome)
+        if event_type is None:
+            continue
+        data = {
+            "appointment_id": appointment_id,
+            "reply_id": str(reply.id),
+            "at": now.isoformat().replace("+00:00", "Z"),
+        }
+        events.append(NewEvent(reply.clinic_id, event_type, data, patient_id))
+    await record_events(session, events, now=now)
+
+
+async def _appointments_of(
+    session: AsyncSession, message: Message, reply: Reply
+) -> list[tuple[str, uuid.UUID | None]]:
+    """The appointments the message is for, with whose each is (their events name them):
+    those it is shared by, else its own (the reply's patient)."""
+    statement = (
+        select(_link.appointment_id, _link.patient_id)
+        .where(_link.clinic_id == message.clinic_id, _link.message_id == message.id)
+        .order_by(_link.appointment_start_at, _link.appointment_id)
     )
-    event_type = _EVENTS.get(outcome)
-    if event_type is None:
-        return
-    data = {
-        "appointment_id": message.appointment_id,
-        "reply_id": str(reply.id),
-        "at": now.isoformat().replace("+00:00", "Z"),
-    }
-    await record_events(
-        session, [NewEvent(reply.clinic_id, event_type, data, reply.patient_id)], now=now
-    )
+    shared = [(row.appointment_id, row.patient_id) for row in await session.execute(statement)]
+    assert message.appointment_id is not None
+    return shared or [(message.appointment_id, reply.patient_id)]
 
 
 async def apply_reply_keyword(
@@ -116,19 +139,29 @@ async def _reply_fits(
     session: AsyncSession, appointment: Appointment, message_id: uuid.UUID
 ) -> bool:
     statement = select(
-        _message.type, _message.patient_id, _message.appointment_start_at, _message.created_at
+        _message.type,
+        func.coalesce(_link.patient_id, _message.patient_id).label("patient_id"),
+        func.coalesce(_link.appointment_start_at, _message.appointment_start_at).label("start"),
+        _message.created_at,
     ).where(
         _message.id == message_id,
         _message.clinic_id == appointment.clinic_id,
-        _message.appointment_id == appointment.appointment_id,
+        or_(
+            _message.appointment_id == appointment.appointment_id,
+            _link.appointment_id.is_not(None),
+        ),
+    )
+    statement = statement.outerjoin(
+        message_appointment_table,
+        (_link.message_id == _message.id) & (_link.appointment_id == appointment.appointment_id),
     )
     row = (await session.execute(statement)).one_or_none()
     if row is None or row.type not in REPLY_KINDS:
         return False
     if row.patient_id is not None and row.patient_id != appointment.patient_id:
         return False  # the slot went to another patient: the old one's answer is not theirs
-    if row.appointment_start_at is not None:
-        return bool(row.appointment_start_at == appointment.start_at)
+    if row.start is not None:
+        return bool(row.start == appointment.start_at)
     # Made before the appointment was pushed: it fits unless the appointment moved since.
     moved_at = appointment.rescheduled_at
     return moved_at is None or moved_at <= row.created_at

@@ -16,6 +16,7 @@ from app.appointments.models import (
     Appointment,
     DecisionOutcome,
     appointment_reminder_table,
+    message_appointment_table,
 )
 from app.appointments.scheduling import (
     KIND_VALUES,
@@ -36,6 +37,7 @@ from app.reminder_rules.service import reminders_of
 
 _message = message_table.c
 _decision = appointment_reminder_table.c
+_link = message_appointment_table.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +101,12 @@ async def load_context(session: AsyncSession, clinic_id: uuid.UUID, now: datetim
 async def messages_of(
     session: AsyncSession, clinic_id: uuid.UUID, appointment_ids: Sequence[str]
 ) -> dict[str, list[MessageFacts]]:
+    """Each appointment's messages: its own, and those it shares with other appointments
+    (as that appointment's own start and patient, from `message_appointment`)."""
     found: dict[str, list[MessageFacts]] = {
         appointment_id: [] for appointment_id in appointment_ids
     }
+    shared = select(_link.message_id).where(_link.message_id == _message.id).exists()
     for condition in in_batches(session, _message.appointment_id, appointment_ids):
         statement = select(
             _message.appointment_id,
@@ -113,9 +118,27 @@ async def messages_of(
             _message.appointment_start_at,
             _message.next_attempt_at,
             _message.sent_at,
-        ).where(_message.clinic_id == clinic_id, condition)
+        ).where(_message.clinic_id == clinic_id, condition, ~shared)
         for appointment_id, *facts in await session.execute(statement):
             found[appointment_id].append(MessageFacts(*facts))
+    for condition in in_batches(session, _link.appointment_id, appointment_ids):
+        statement = (
+            select(
+                _link.appointment_id,
+                _message.id,
+                _message.type,
+                _message.status,
+                _message.delivery,
+                _link.patient_id,
+                _link.appointment_start_at,
+                _message.next_attempt_at,
+                _message.sent_at,
+            )
+            .join(message_table, _message.id == _link.message_id)
+            .where(_link.clinic_id == clinic_id, condition)
+        )
+        for appointment_id, *facts in await session.execute(statement):
+            found[appointment_id].append(replace(MessageFacts(*facts), shared=True))
     return found
 
 

@@ -88,3 +88,36 @@ class AppointmentReminder(SQLModel, table=True):
 
 appointment_table = table_of(Appointment)
 appointment_reminder_table = table_of(AppointmentReminder)
+
+
+class MessageAppointment(SQLModel, table=True):
+    """An appointment a shared message is for: one reminder per person per day.
+
+    A message for one appointment has no rows here (its own columns name it). A message
+    shared by several appointments on one local day (the patient's own, or a guardian's
+    children) has one row per appointment, its first one included; each row keeps what
+    that appointment's own message would have had: its start, its patient and its timing.
+    The message goes at the earliest of them and expires at the earliest start.
+    """
+
+    __tablename__ = "message_appointment"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["clinic_id", "appointment_id"],
+            ["appointment.clinic_id", "appointment.appointment_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_message_appointment_appointment", "clinic_id", "appointment_id"),
+    )
+
+    message_id: uuid.UUID = Field(foreign_key="message.id", ondelete="CASCADE", primary_key=True)
+    appointment_id: str = Field(max_length=100, primary_key=True)
+    clinic_id: uuid.UUID
+    patient_id: uuid.UUID = Field(foreign_key="patient.id", ondelete="CASCADE")
+    appointment_start_at: datetime = Field(sa_type=UTCDateTime)
+    send_after: datetime = Field(sa_type=UTCDateTime)
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+message_appointment_table = table_of(MessageAppointment)

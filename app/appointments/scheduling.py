@@ -123,6 +123,9 @@ class MessageFacts:
     appointment_start_at: datetime | None
     next_attempt_at: datetime
     sent_at: datetime | None
+    shared: bool = False
+    """Shared with other appointments (one reminder per person per day): a change of this
+    appointment takes it out of the message rather than cancelling it."""
 
     @property
     def moment(self) -> datetime:

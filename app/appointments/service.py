@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.appointments.composer import Composer, facts_of
+from app.appointments import grouping
+from app.appointments.composer import Composer
 from app.appointments.lookup import find_appointment
 from app.appointments.messaging import (
     AppointmentView,
@@ -56,9 +57,6 @@ from app.appointments.state import combined_state, reminder_state
 from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.messages.models import MessageStatus, message_table
-from app.messages.service import (
-    store_messages,
-)
 from app.patients import service as patients_service
 from app.patients.models import Patient
 from app.recalls import service as recalls
@@ -156,11 +154,16 @@ async def schedule(
 ) -> None:
     """Cancel what no longer fits, make what is missing, record every decision; kinds in
     `again` are decided anew."""
+    composer = Composer(context)
     stale: dict[str | None, list[uuid.UUID]] = {}
+    cancelled: set[uuid.UUID] = set()
+    appointment_id = view.appointment.appointment_id
     for m in view.messages:
         if m.status == MessageStatus.PENDING and is_stale(m, push):
-            stale.setdefault(cancel_reason(m, push), []).append(m.id)
-    cancelled: set[uuid.UUID] = set()
+            if m.shared and await grouping.detach(session, composer, m.id, appointment_id):
+                cancelled.add(m.id)  # for this appointment: the others keep it
+            else:
+                stale.setdefault(cancel_reason(m, push), []).append(m.id)
     for reason, ids in stale.items():
         cancelled |= await cancel_pending(session, ids, context.now, reason=reason)
     view.messages = [
@@ -173,11 +176,9 @@ async def schedule(
     live = live_kinds(view.messages, push)
     decisions = plan(push, context.rules, context.window, live=live, settled=settled, redo=redo)
     if decisions:
-        composer = Composer(context)
         await composer.load(session, decisions)
         decisions, rows = composer.compose(view.appointment, patient, decisions, automatic=True)
-        await store_messages(session, rows, now=context.now)
-        view.messages += [facts_of(row) for row in rows]
+        view.messages += await grouping.store(session, composer, view.appointment, patient, rows)
         view.decided = await record_decisions(
             session, context, view.appointment, decisions, view.decided
         )

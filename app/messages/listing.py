@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.appointments.models import message_appointment_table
 from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import FieldError, InvalidInput
 from app.core.pagination import decode_time_cursor, encode_time_cursor
@@ -111,7 +112,16 @@ def _filtered(statement: Select[Message], filters: MessageFilters, country: str)
     if filters.practitioner:
         statement = statement.where(table.practitioner == filters.practitioner)
     if filters.appointment_id:
-        statement = statement.where(table.appointment_id == filters.appointment_id)
+        # A reminder shared by a person's appointments on one day is each one's.
+        link = message_appointment_table.c
+        shared = select(link.message_id).where(
+            link.message_id == table.id,
+            link.clinic_id == table.clinic_id,
+            link.appointment_id == filters.appointment_id,
+        )
+        statement = statement.where(
+            or_(table.appointment_id == filters.appointment_id, shared.exists())
+        )
     if filters.q:
         statement = statement.where(searched().contains(filters.q.lower(), autoescape=True))
     return statement

@@ -8,6 +8,7 @@ from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.appointments.erasure import release_shared
 from app.events.service import erase_event_data
 from app.idempotency.erasure import erase_idempotent_answers
 from app.messages.models import Message, MessageStatus
@@ -31,6 +32,7 @@ async def erase_patient(
     (its foreign keys are set to null on delete).
     """
     patient = await get_patient(session, clinic_id=clinic_id, patient_no=patient_no)
+    await release_shared(session, clinic_id=clinic_id, patient_id=patient.id, now=now)
     of_patient = (col(Message.clinic_id) == clinic_id, col(Message.patient_id) == patient.id)
     sent = (
         await session.execute(

@@ -11,7 +11,7 @@ into the template text as a Python ``str`` (code points, not UTF-16 units or byt
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -30,6 +30,8 @@ __all__ = [
     "TemplateSyntaxError",
     "TextPart",
     "format_appointment_time",
+    "format_appointment_times",
+    "join_words",
     "parse",
     "render",
 ]
@@ -277,6 +279,27 @@ def format_appointment_time(start: datetime, tz: ZoneInfo) -> str:
     formatted = format_datetime(local, _APPOINTMENT_PATTERN, tzinfo=tz, locale="nb")
     # CLDR data may use no-break spaces; SMS text should use plain spaces (GSM-7).
     return str(formatted).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Norwegian listing: "a", "a og b", "a, b og c"."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} og {words[-1]}"
+
+
+def format_appointment_times(starts: Sequence[tuple[datetime, str | None]], tz: ZoneInfo) -> str:
+    """Several times on one local day, each with an optional label (whose time it is):
+    ``"tirsdag 3. desember kl. 09:00 og kl. 14:30"``, or with labels
+    ``"tirsdag 3. desember kl. 09:00 (Ola) og kl. 14:30 (Kari)"``."""
+    ordered = sorted(starts, key=lambda item: item[0])
+    first = format_appointment_time(ordered[0][0], tz)
+    day, _, _ = first.rpartition(" kl. ")
+    times = [
+        f"kl. {start.astimezone(tz):%H:%M}" + (f" ({label})" if label else "")
+        for start, label in ordered
+    ]
+    return f"{day} {join_words(times)}"
 
 
 _OSLO = ZoneInfo("Europe/Oslo")

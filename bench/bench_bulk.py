@@ -2,7 +2,7 @@
 
 The API in-process, no worker: each round sends one free text with merge fields to every
 patient of the clinic, the messages stay pending. Prints each round and the median; with
-PROFILE=1 the profile of one more round (cProfile, the top by cumulative time).
+PROFILE=1 the profile of one more round (cProfile, the top by own time).
 
 Run: `.venv/bin/python -m bench.bench_bulk [ROUNDS [PATIENTS]]`. Uses BENCH_DATABASE_URL (a
 database it drops and recreates; default `bench` on 127.0.0.1) and BENCH_REDIS_URL.
@@ -58,7 +58,7 @@ async def run(rounds: int, count: int) -> None:
                 profile.enable()
                 await post()
                 profile.disable()
-                pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+                pstats.Stats(profile).sort_stats("tottime").print_stats(40)
 
 
 def main() -> None:

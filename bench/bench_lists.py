@@ -62,7 +62,9 @@ SELECT gen_random_uuid(), c.ids[1 + i % :clinics], lpad((i / 10 % 20000)::text, 
            'reminder_1','reminder_2','free_text','recall','marketing'])[1 + i / 7 % 10],
     CASE WHEN i % 3 = 0 THEN 'B' || i END, 'P' || (i % 7), true,
     'Hei Kari! Husk timen din hos oss ' || (ARRAY['mandag','tirsdag','onsdag','torsdag',
-        'fredag'])[1 + i % 5] || ' kl. 10:00. Mvh Tannklinikken ' || (i % 997),
+        'fredag'])[1 + i % 5] || ' kl. 10:00. Mvh Tannklinikken ' || (i % 997)
+        || CASE WHEN c.ids[1 + i % :clinics] <> :first THEN ' Velkommen til Storbyen!' ELSE ''
+           END,
     'gsm', 1, 0.5, 'NOK',
     CASE WHEN i % 50 = 1 THEN 'failed' WHEN i % 33 = 2 THEN 'cancelled' ELSE 'sent' END,
     CASE WHEN i % 50 = 1 THEN 'provider_rejected' END,
@@ -150,7 +152,9 @@ async def populate(engine: AsyncEngine) -> tuple[uuid.UUID, str]:
     first, key = await create_clinic(patients=20_000)
     for _ in range(CLINICS - 1):
         await create_clinic(patients=0)
-    await _execute(engine, _MESSAGES_SQL, clinics=CLINICS, count=MESSAGES, newest=NEWEST)
+    await _execute(
+        engine, _MESSAGES_SQL, clinics=CLINICS, count=MESSAGES, newest=NEWEST, first=first
+    )
     await _execute(engine, _APPOINTMENTS_SQL, clinic=first, day=DAY, newest=NEWEST)
     await _execute(engine, _APPOINTMENT_MESSAGES_SQL, clinic=first, newest=NEWEST)
     await _execute(engine, "ANALYZE")
@@ -211,7 +215,13 @@ LIST_FILTERS: dict[str, dict[str, str]] = {
     "created_from (a year back)": {"created_from": "2025-12-01T00:00:00Z"},
     "sent_to (older than a month)": {"sent_to": "2026-11-01T00:00:00Z"},
 }
-SEARCHES = {"q=nordmann 1234": "nordmann 1234", "q=onsdag": "onsdag", "q=rare (no hit)": "zzzq"}
+SEARCHES = {
+    "q=nordmann 1234": "nordmann 1234",
+    "q=onsdag": "onsdag",
+    "q=rare (no hit)": "zzzq",
+    # In nine clinics' every message, in none of this one's.
+    "q=storbyen (other clinics' word)": "storbyen",
+}
 
 
 def _lister(

@@ -127,7 +127,7 @@ def matches(q: str) -> ColumnElement[bool]:
 
 def searched(table: ReadOnlyColumnCollection[str, Any] = message_table.c) -> ColumnElement[str]:
     """What free text is looked for in (on `table`, the message table or a subquery of it).
-    PostgreSQL's trigram index holds this very expression (migration 0021), constants
+    PostgreSQL's trigram index holds this very expression (migration 0025), constants
     included: they are literals, not parameters, or the planner could not match the index."""
     empty: ColumnElement[str] = literal_column("''")
     space: ColumnElement[str] = literal_column("' '")

@@ -1,5 +1,5 @@
 """The free-text search reads the very expression PostgreSQL's trigram index holds, so
-the index serves it (migration 0021); on SQLite there is no such index."""
+the index serves it (migration 0025, by clinic); on SQLite there is no such index."""
 
 import pytest
 from sqlalchemy import select, text
@@ -23,4 +23,17 @@ async def test_a_search_can_use_the_trigram_index(engine: AsyncEngine) -> None:
         await connection.execute(text("SET LOCAL enable_indexscan = off"))
         plan = "\n".join(row[0] for row in await connection.execute(text(f"EXPLAIN {compiled}")))
         await connection.rollback()
-    assert "ix_message_search" in plan, plan
+    assert "ix_message_clinic_search" in plan, plan
+
+
+async def test_the_index_holds_the_clinic_too(engine: AsyncEngine) -> None:
+    """A word common in other clinics is found absent in this one by the index alone."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL's")
+    async with engine.connect() as connection:
+        definition = await connection.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_message_clinic_search'")
+        )
+    assert definition is not None
+    assert "USING gin (clinic_id, lower(" in definition, definition
+    assert definition.endswith("gin_trgm_ops)"), definition

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
@@ -144,17 +144,32 @@ SEARCH_WINDOW = 2000
 Past them it reads what the trigram index finds, which is few rows for any other word."""
 
 
+def in_clinic(session: AsyncSession, clinic_id: uuid.UUID) -> ColumnElement[bool]:
+    """The clinic as the search's trigram index holds it on PostgreSQL (migration 0025):
+    as text, which no other index does, so the planner can only answer the clinic and the
+    word together, in that index, and never swap in a clinic index and read every row of
+    the clinic for a word it lacks."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(message_table.c.clinic_id, Text) == str(clinic_id)
+    return message_table.c.clinic_id == clinic_id
+
+
 async def _search(
-    session: AsyncSession, statement: Select[Message], q: str, wanted: int
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    unscoped: Select[Message],
+    q: str,
+    wanted: int,
 ) -> list[Message]:
-    """The newest `wanted` rows of `statement` that hold `q`, fast for any word.
+    """The clinic's newest `wanted` rows of `unscoped` that hold `q`, fast for any word.
 
     Left to itself PostgreSQL either walks the clinic newest first, which for a word the
     clinic lacks reads every row, or reads all that the trigram index finds, which for a
     word in most rows is most of them. So: the newest SEARCH_WINDOW rows first; only if
-    they hold too few, the index for the older rows, fenced in a materialized CTE so the
-    planner cannot turn it back into the walk."""
+    they hold too few, the trigram index for the older rows, fenced in a materialized CTE
+    so the planner cannot turn it back into the walk."""
     table = message_table.c
+    statement = unscoped.where(table.clinic_id == clinic_id)
     recent = statement.order_by(*_NEWEST_FIRST).limit(SEARCH_WINDOW).subquery()
     window = aliased(Message, recent)
     found = list(
@@ -176,8 +191,12 @@ async def _search(
     if boundary is None:  # the window held every row
         return found
     hits = (
-        statement.with_only_columns(table.id)
-        .where(matches(q), tuple_(table.created_at, table.id) < tuple(boundary))
+        unscoped.with_only_columns(table.id)
+        .where(
+            in_clinic(session, clinic_id),
+            matches(q),
+            tuple_(table.created_at, table.id) < tuple(boundary),
+        )
         .cte("hits")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
@@ -202,14 +221,14 @@ async def list_messages(
     check_ranges(filters)
     settings = await get_clinic_settings(session, clinic_id)
     table = message_table.c
-    statement: Select[Message] = select(Message).where(table.clinic_id == clinic_id)
-    statement = _filtered(statement, replace(filters, q=None), settings.country)
+    unscoped = _filtered(select(Message), replace(filters, q=None), settings.country)
     if cursor is not None:
         after = decode_time_cursor(cursor)
-        statement = statement.where(tuple_(table.created_at, table.id) < after)
+        unscoped = unscoped.where(tuple_(table.created_at, table.id) < after)
     if filters.q:
-        rows = await _search(session, statement, filters.q, limit + 1)
+        rows = await _search(session, clinic_id, unscoped, filters.q, limit + 1)
     else:
+        statement = unscoped.where(table.clinic_id == clinic_id)
         page_statement = statement.order_by(*_NEWEST_FIRST).limit(limit + 1)
         rows = list((await session.execute(page_statement)).scalars())
     page, more = rows[:limit], len(rows) > limit

@@ -7,7 +7,9 @@ Create Date: 2026-12-02 05:30:00.000000
 The free-text search of `GET /v1/messages` is always within one clinic. With the clinic in
 the trigram index itself (btree_gin, a trusted extension like pg_trgm), a word that fills
 other clinics' messages but not this clinic's is found absent in the index alone, never by
-reading those clinics' rows. Built CONCURRENTLY before the old one is dropped: the search
+reading rows. The clinic is there as text, which no other index holds: the search asks for
+it so (app/messages/listing.py), and the planner cannot take a clinic btree instead and
+read every row of the clinic. Built CONCURRENTLY before the old one is dropped: the search
 keeps an index and the table keeps taking writes. Nothing changes on SQLite.
 """
 
@@ -34,7 +36,7 @@ def upgrade() -> None:
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
         op.execute(
             "CREATE INDEX CONCURRENTLY ix_message_clinic_search ON message USING gin "
-            f"(clinic_id, {SEARCH_EXPRESSION} gin_trgm_ops)"
+            f"((clinic_id::text), {SEARCH_EXPRESSION} gin_trgm_ops)"
         )
         op.execute("DROP INDEX CONCURRENTLY ix_message_search")
 

@@ -18,9 +18,9 @@ from app.replies.models import Reply
 from app.templates.models import MessageTemplate
 from app.worker.models import WorkerStatus
 
-# Indexes that only migrations know: PostgreSQL-only expression indexes (0021, the
-# message search), which the models cannot declare for one dialect alone.
-MIGRATION_ONLY_INDEXES = frozenset({"ix_message_search"})
+# Indexes that only migrations know: PostgreSQL-only expression indexes (0021, 0025: the
+# message search by clinic), which the models cannot declare for one dialect alone.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_message_clinic_search"})
 
 
 def include_in_comparison(

@@ -7,11 +7,14 @@
 3. The worker's sweep and claim with 1,000 due messages, beside 1,000 and then 1,000,000
    pending messages not yet due: their cost ratio, and the `EXPLAIN` of the claim.
 
-Run: `.venv/bin/python -m bench.bench_lists [ROUNDS]`. Uses BENCH_DATABASE_URL (a
-database it drops and recreates; default `bench` on 127.0.0.1) and BENCH_REDIS_URL.
+Run: `.venv/bin/python -m bench.bench_lists [ROUNDS [MESSAGES]]`. Uses BENCH_DATABASE_URL
+(a database it drops and recreates; default `bench` on 127.0.0.1) and BENCH_REDIS_URL. With
+BENCH_KEEP=1 it keeps the database between runs: filled once (about 3 minutes), then
+upgraded to the head revision and reused, the queue phase's rows taken out again.
 """
 
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -20,14 +23,24 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql import Executable
 
 from app.core.db import create_engine, create_sessionmaker
+from app.core.secrets import configure as configure_secrets
 from app.main import create_app
 from app.messages.claim import claim_due, claim_statement
-from app.messages.sweep import expire_overdue
+from app.messages.sweep import (
+    expire_overdue,
+    expire_statement,
+    settle_abandoned_sends,
+    upcoming_send_times,
+    upcoming_statement,
+)
+from app.messages.tasks import WAKE_UP_HORIZON
 from bench.common import bench_settings, create_clinic, fresh_database
 
 CLINICS = 10
@@ -49,7 +62,9 @@ SELECT gen_random_uuid(), c.ids[1 + i % :clinics], lpad((i / 10 % 20000)::text, 
            'reminder_1','reminder_2','free_text','recall','marketing'])[1 + i / 7 % 10],
     CASE WHEN i % 3 = 0 THEN 'B' || i END, 'P' || (i % 7), true,
     'Hei Kari! Husk timen din hos oss ' || (ARRAY['mandag','tirsdag','onsdag','torsdag',
-        'fredag'])[1 + i % 5] || ' kl. 10:00. Mvh Tannklinikken ' || (i % 997),
+        'fredag'])[1 + i % 5] || ' kl. 10:00. Mvh Tannklinikken ' || (i % 997)
+        || CASE WHEN c.ids[1 + i % :clinics] <> :first THEN ' Velkommen til Storbyen!' ELSE ''
+           END,
     'gsm', 1, 0.5, 'NOK',
     CASE WHEN i % 50 = 1 THEN 'failed' WHEN i % 33 = 2 THEN 'cancelled' ELSE 'sent' END,
     CASE WHEN i % 50 = 1 THEN 'provider_rejected' END,
@@ -107,15 +122,51 @@ async def _execute(engine: AsyncEngine, sql: str, **parameters: object) -> None:
         await connection.execute(text(sql), parameters)
 
 
+# What a kept database was filled with, so a later run (BENCH_KEEP=1) reuses it.
+_STATE_SQL = """
+CREATE TABLE bench_lists_state (
+    messages integer NOT NULL, clinic uuid NOT NULL, api_key text NOT NULL,
+    secrets_keys text NOT NULL)
+"""
+
+
+async def _kept(engine: AsyncEngine) -> tuple[uuid.UUID, str] | None:
+    """The clinic and key of a kept database filled with as many messages, if it is one."""
+    async with engine.connect() as connection:
+        if not await connection.scalar(text("SELECT to_regclass('bench_lists_state')")):
+            return None
+        row = (await connection.execute(text("SELECT * FROM bench_lists_state"))).one()
+    if row.messages != MESSAGES:
+        raise SystemExit(f"the kept database holds {row.messages:,} messages: drop it or match")
+    # Its provider credentials were sealed with this key.
+    os.environ["SECRETS_KEYS"] = row.secrets_keys
+    configure_secrets(SecretStr(row.secrets_keys))
+    return row.clinic, row.api_key
+
+
 async def populate(engine: AsyncEngine) -> tuple[uuid.UUID, str]:
+    if (kept := await _kept(engine)) is not None:
+        print(f"reusing the kept database of {MESSAGES:,} messages")
+        return kept
     started = time.perf_counter()
     first, key = await create_clinic(patients=20_000)
     for _ in range(CLINICS - 1):
         await create_clinic(patients=0)
-    await _execute(engine, _MESSAGES_SQL, clinics=CLINICS, count=MESSAGES, newest=NEWEST)
+    await _execute(
+        engine, _MESSAGES_SQL, clinics=CLINICS, count=MESSAGES, newest=NEWEST, first=first
+    )
     await _execute(engine, _APPOINTMENTS_SQL, clinic=first, day=DAY, newest=NEWEST)
     await _execute(engine, _APPOINTMENT_MESSAGES_SQL, clinic=first, newest=NEWEST)
     await _execute(engine, "ANALYZE")
+    await _execute(engine, _STATE_SQL)
+    await _execute(
+        engine,
+        "INSERT INTO bench_lists_state VALUES (:messages, :clinic, :key, :secrets)",
+        messages=MESSAGES,
+        clinic=first,
+        key=key,
+        secrets=os.environ["SECRETS_KEYS"],
+    )
     print(f"populated {MESSAGES:,} messages in {time.perf_counter() - started:.0f} s")
     return first, key
 
@@ -153,8 +204,24 @@ LIST_FILTERS: dict[str, dict[str, str]] = {
         "created_from": "2026-06-01T00:00:00Z",
         "created_to": "2026-06-02T00:00:00Z",
     },
+    "sent_from/sent_to (a day)": {
+        "sent_from": "2026-06-01T00:00:00Z",
+        "sent_to": "2026-06-02T00:00:00Z",
+    },
+    "scheduled_from/scheduled_to (a week)": {
+        "scheduled_from": "2026-12-10T00:00:00Z",
+        "scheduled_to": "2026-12-17T00:00:00Z",
+    },
+    "created_from (a year back)": {"created_from": "2025-12-01T00:00:00Z"},
+    "sent_to (older than a month)": {"sent_to": "2026-11-01T00:00:00Z"},
 }
-SEARCHES = {"q=nordmann 1234": "nordmann 1234", "q=onsdag": "onsdag", "q=rare (no hit)": "zzzq"}
+SEARCHES = {
+    "q=nordmann 1234": "nordmann 1234",
+    "q=onsdag": "onsdag",
+    "q=rare (no hit)": "zzzq",
+    # In nine clinics' every message, in none of this one's.
+    "q=storbyen (other clinics' word)": "storbyen",
+}
 
 
 def _lister(
@@ -186,20 +253,62 @@ async def api_phase(key: str, rounds: int) -> None:
             _spread("GET /v1/appointments?date= (200)", seconds, 30)
 
 
-async def _sweep_and_claim(engine: AsyncEngine, now: datetime) -> float:
+async def _sweep(session: AsyncSession, now: datetime) -> None:
+    """The worker's sweep (app/messages/tasks.py), without its Redis wake-ups."""
+    await expire_overdue(session, now=now)
+    await settle_abandoned_sends(
+        session,
+        now=now,
+        grace=timedelta(seconds=30),
+        worker_dead_after=timedelta(seconds=60),
+        longest_send=timedelta(seconds=1800),
+    )
+    await upcoming_send_times(session, now=now, horizon=WAKE_UP_HORIZON)
+
+
+async def _sweep_and_claim(engine: AsyncEngine, now: datetime) -> tuple[float, float]:
     """One sweep and one claim of 1,000, rolled back so every round sees the same rows."""
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session:
         started = time.perf_counter()
-        await expire_overdue(session, now=now)
+        await _sweep(session, now)
+        swept = time.perf_counter()
         claimed, _ = await claim_due(session, now=now, limit=1000, worker_id="bench")
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - swept
         await session.rollback()
     assert len(claimed) == 1000, len(claimed)
-    return elapsed
+    return swept - started, elapsed
+
+
+# The rows the queue phase adds (no patient_no), and the day's messages it sets aside.
+_RESET_QUEUE = (
+    "DELETE FROM message WHERE patient_no IS NULL AND text = 'Hei'",
+    "UPDATE message SET status = 'pending' WHERE appointment_id LIKE 'D%' AND text = 'Hei'",
+)
+
+
+async def _reset_queue(engine: AsyncEngine) -> None:
+    for sql in _RESET_QUEUE:
+        await _execute(engine, sql)
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("VACUUM ANALYZE message"))
+
+
+def _ms(seconds: list[float]) -> str:
+    median = statistics.median(seconds) * 1000
+    return f"median {median:6.1f} ms (min {min(seconds) * 1000:.1f}, max {max(seconds) * 1000:.1f})"
 
 
 async def queue_phase(engine: AsyncEngine, rounds: int) -> None:
+    await _reset_queue(engine)  # a kept database, after a run that stopped half-way
+    try:
+        await _queue_phase(engine, rounds)
+    finally:
+        await _reset_queue(engine)
+
+
+async def _queue_phase(engine: AsyncEngine, rounds: int) -> None:
     await _execute(engine, "UPDATE message SET status = 'sent' WHERE status = 'pending'")
     now = NEWEST + timedelta(minutes=1)
     await _execute(engine, _PENDING_SQL, clinics=CLINICS, count=1000, at=NEWEST, newest=NEWEST)
@@ -208,25 +317,25 @@ async def queue_phase(engine: AsyncEngine, rounds: int) -> None:
     for label, count in (("1,000", 1000), ("1,000,000", MESSAGES - 1000)):
         await _execute(engine, _PENDING_SQL, clinics=CLINICS, count=count, at=future, newest=NEWEST)
         await _execute(engine, "ANALYZE message")
-        seconds = [await _sweep_and_claim(engine, now) for _ in range(rounds)]
-        costs[label] = statistics.median(seconds)
-        print(
-            f"sweep + claim of 1,000 due, {label} pending not due: median "
-            f"{costs[label] * 1000:.1f} ms (min {min(seconds) * 1000:.1f}, "
-            f"max {max(seconds) * 1000:.1f}, {rounds} rounds)"
-        )
+        timings = [await _sweep_and_claim(engine, now) for _ in range(rounds)]
+        sweeps, claims = [t[0] for t in timings], [t[1] for t in timings]
+        costs[label] = statistics.median(a + b for a, b in timings)
+        print(f"1,000 due, {label} pending not due ({rounds} rounds):")
+        print(f"  sweep          {_ms(sweeps)}")
+        print(f"  claim of 1,000 {_ms(claims)}")
+        print(f"  both           {_ms([a + b for a, b in timings])}")
     ratio = costs["1,000,000"] / costs["1,000"]
     print(f"ratio 1 M / 1 k: {ratio:.2f} (target <= 1.5) {'ok' if ratio <= 1.5 else 'OVER'}")
-    await _explain_claim(engine, now)
+    await _explain(engine, "the claim", claim_statement(now, 1000, "bench"))
+    await _explain(engine, "the sweep's expiry", expire_statement(now))
+    await _explain(engine, "the sweep's wake-up times", upcoming_statement(now, WAKE_UP_HORIZON))
 
 
-async def _explain_claim(engine: AsyncEngine, now: datetime) -> None:
-    statement = claim_statement(now, 1000, "bench").compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-    )
+async def _explain(engine: AsyncEngine, label: str, statement: Executable) -> None:
+    sql = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     async with engine.connect() as connection:
-        plan = await connection.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}"))
-        print("EXPLAIN ANALYZE of the claim (rolled back):")
+        plan = await connection.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"))
+        print(f"EXPLAIN (ANALYZE, BUFFERS) of {label}, 1 M pending (rolled back):")
         for (line,) in plan:
             print("  " + line)
         await connection.rollback()
@@ -245,5 +354,5 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 2:  # a smaller table, to try the script out
         MESSAGES = int(sys.argv[2])
-    fresh_database()
+    fresh_database(keep=os.environ.get("BENCH_KEEP") == "1")
     asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200))

@@ -49,20 +49,25 @@ def bench_settings(**overrides: object) -> Settings:
     )
 
 
-async def _recreate_database() -> None:
+async def _recreate_database(*, keep: bool) -> None:
     url = make_url(DATABASE_URL)
     server = create_engine(
         Settings(database_url=url.set(database="postgres").render_as_string(False))
     )
     async with server.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        )
+        if not (keep and exists):
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
     await server.dispose()
 
 
-def fresh_database() -> None:
-    asyncio.run(_recreate_database())
+def fresh_database(*, keep: bool = False) -> None:
+    """A new database at the head revision; `keep` reuses one that exists (and upgrades it)."""
+    asyncio.run(_recreate_database(keep=keep))
     command.upgrade(alembic_config(DATABASE_URL), "head")
     redis.Redis.from_url(REDIS_URL).flushdb()
 

@@ -41,6 +41,7 @@ from app.appointments.scheduling import (
     REMINDER_KINDS,
     UNDOABLE_REASONS,
     Kind,
+    MessageFacts,
     Push,
     cancel_reason,
     is_stale,
@@ -263,25 +264,18 @@ async def _flush(session: AsyncSession) -> None:
         ) from exc
 
 
-def _current_skip(decided: dict[str, Decided], kind: str, start: datetime) -> str | None:
-    row = decided.get(kind)
-    if row is None or row.start_at != start or row.outcome != DecisionOutcome.SKIPPED:
-        return None
-    return row.skip_reason
+def _current_skips(decided: dict[str, Decided], start: datetime) -> dict[str, str]:
+    """The skip reasons of the kinds skipped for the appointment starting at `start`."""
+    return {
+        kind: row.skip_reason
+        for kind, row in decided.items()
+        if row.start_at == start and row.outcome == DecisionOutcome.SKIPPED and row.skip_reason
+    }
 
 
-def _entry(view: AppointmentView, kind: Kind, now: datetime) -> ScheduleEntry | None:
-    start = view.appointment.start_at
-    messages = [
-        m
-        for m in view.messages
-        if m.type == kind
-        and m.appointment_start_at == start
-        and m.status != MessageStatus.CANCELLED
-    ]
-    skip = _current_skip(view.decided, kind, start)
-    if not messages and skip is None:
-        return None
+def _entry(
+    kind: Kind, messages: list[MessageFacts], skip: str | None, start: datetime, now: datetime
+) -> ScheduleEntry:
     state, reason = combined_state(messages, start=start, now=now, skip_reason=skip)
     waiting = [m.next_attempt_at for m in messages if m.status == MessageStatus.PENDING]
     sent = [m.sent_at for m in messages if m.sent_at is not None]
@@ -298,11 +292,24 @@ def _entry(view: AppointmentView, kind: Kind, now: datetime) -> ScheduleEntry | 
 def to_public(view: AppointmentView, now: datetime) -> AppointmentPublic:
     appointment = view.appointment
     start = appointment.start_at
-    skips = (_current_skip(view.decided, kind, start) for kind in REMINDER_KINDS)
+    # A day's list answers this for hundreds of appointments: each message is looked at once.
+    current: dict[str, list[MessageFacts]] = {}
+    for message in view.messages:
+        if message.appointment_start_at == start and message.status != MessageStatus.CANCELLED:
+            current.setdefault(message.type, []).append(message)
+    skips = _current_skips(view.decided, start)
+    reminders = [message for kind in REMINDER_KINDS for message in current.get(kind, ())]
     state, reason = reminder_state(
-        view.messages, start=start, now=now, skip_reason=next((s for s in skips if s), None)
+        reminders,
+        start=start,
+        now=now,
+        skip_reason=next((skips[kind] for kind in REMINDER_KINDS if kind in skips), None),
     )
-    entries = (_entry(view, kind, now) for kind in Kind)
+    entries = [
+        _entry(kind, current.get(kind, []), skips.get(kind), start, now)
+        for kind in Kind
+        if kind in current or kind in skips
+    ]
     return AppointmentPublic(
         appointment_id=appointment.appointment_id,
         patient_no=view.patient_no,
@@ -315,7 +322,7 @@ def to_public(view: AppointmentView, now: datetime) -> AppointmentPublic:
         confirmation_at=appointment.confirmation_at,
         reminder_state=state,
         reminder_skip_reason=reason,
-        schedule=[entry for entry in entries if entry is not None],
+        schedule=entries,
         created_at=appointment.created_at,
         updated_at=appointment.updated_at,
     )

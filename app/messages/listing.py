@@ -2,12 +2,15 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, cast, func, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from app.appointments.models import message_appointment_table
 from app.clinic_settings.service import get_clinic_settings
@@ -123,15 +126,19 @@ def _filtered(statement: Select[Message], filters: MessageFilters, country: str)
             or_(table.appointment_id == filters.appointment_id, shared.exists())
         )
     if filters.q:
-        statement = statement.where(searched().contains(filters.q.lower(), autoescape=True))
+        statement = statement.where(matches(filters.q))
     return statement
 
 
-def searched() -> ColumnElement[str]:
-    """What free text is looked for in. PostgreSQL's trigram index holds this very
-    expression (migration 0021), constants included: they are literals, not parameters,
-    or the planner could not match the index."""
-    table = message_table.c
+def matches(q: str) -> ColumnElement[bool]:
+    """The free text `q` is in the message (names or text), case folded, wildcards literal."""
+    return searched().contains(q.lower(), autoescape=True)
+
+
+def searched(table: ReadOnlyColumnCollection[str, Any] = message_table.c) -> ColumnElement[str]:
+    """What free text is looked for in (on `table`, the message table or a subquery of it).
+    PostgreSQL's trigram index holds this very expression (migration 0025), constants
+    included: they are literals, not parameters, or the planner could not match the index."""
     empty: ColumnElement[str] = literal_column("''")
     space: ColumnElement[str] = literal_column("' '")
     name, recipient, text = (
@@ -139,6 +146,77 @@ def searched() -> ColumnElement[str]:
         for column in (table.patient_name, table.recipient_name, table.text)
     )
     return func.lower(name.concat(space).concat(recipient).concat(space).concat(text))
+
+
+_NEWEST_FIRST = (message_table.c.created_at.desc(), message_table.c.id.desc())
+SEARCH_WINDOW = 2000
+"""A search first reads this many of the newest rows: a common word is found among them.
+Past them it reads what the trigram index finds, which is few rows for any other word."""
+
+
+def in_clinic(session: AsyncSession, clinic_id: uuid.UUID) -> ColumnElement[bool]:
+    """The clinic as the search's trigram index holds it on PostgreSQL (migration 0025):
+    as text, which no other index does, so the planner can only answer the clinic and the
+    word together, in that index, and never swap in a clinic index and read every row of
+    the clinic for a word it lacks."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(message_table.c.clinic_id, Text) == str(clinic_id)
+    return message_table.c.clinic_id == clinic_id
+
+
+async def _search(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    unscoped: Select[Message],
+    q: str,
+    wanted: int,
+) -> list[Message]:
+    """The clinic's newest `wanted` rows of `unscoped` that hold `q`, fast for any word.
+
+    Left to itself PostgreSQL either walks the clinic newest first, which for a word the
+    clinic lacks reads every row, or reads all that the trigram index finds, which for a
+    word in most rows is most of them. So: the newest SEARCH_WINDOW rows first; only if
+    they hold too few, the trigram index for the older rows, fenced in a materialized CTE
+    so the planner cannot turn it back into the walk."""
+    table = message_table.c
+    statement = unscoped.where(table.clinic_id == clinic_id)
+    recent = statement.order_by(*_NEWEST_FIRST).limit(SEARCH_WINDOW).subquery()
+    window = aliased(Message, recent)
+    found = list(
+        (
+            await session.execute(
+                select(window)
+                .where(searched(recent.c).contains(q.lower(), autoescape=True))
+                .order_by(recent.c.created_at.desc(), recent.c.id.desc())
+                .limit(wanted)
+            )
+        ).scalars()
+    )
+    if len(found) == wanted:
+        return found
+    edge = statement.with_only_columns(table.created_at, table.id)
+    boundary = (
+        await session.execute(edge.order_by(*_NEWEST_FIRST).offset(SEARCH_WINDOW - 1).limit(1))
+    ).one_or_none()
+    if boundary is None:  # the window held every row
+        return found
+    hits = (
+        unscoped.with_only_columns(table.id)
+        .where(
+            in_clinic(session, clinic_id),
+            matches(q),
+            tuple_(table.created_at, table.id) < tuple(boundary),
+        )
+        .cte("hits")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    older = (
+        select(Message)
+        .where(table.id.in_(select(hits.c.id)))
+        .order_by(*_NEWEST_FIRST)
+        .limit(wanted - len(found))
+    )
+    return found + list((await session.execute(older)).scalars())
 
 
 async def list_messages(
@@ -153,13 +231,16 @@ async def list_messages(
     check_ranges(filters)
     settings = await get_clinic_settings(session, clinic_id)
     table = message_table.c
-    statement: Select[Message] = select(Message).where(table.clinic_id == clinic_id)
-    statement = _filtered(statement, filters, settings.country)
+    unscoped = _filtered(select(Message), replace(filters, q=None), settings.country)
     if cursor is not None:
         after = decode_time_cursor(cursor)
-        statement = statement.where(tuple_(table.created_at, table.id) < after)
-    statement = statement.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
-    rows = list((await session.execute(statement)).scalars())
+        unscoped = unscoped.where(tuple_(table.created_at, table.id) < after)
+    if filters.q:
+        rows = await _search(session, clinic_id, unscoped, filters.q, limit + 1)
+    else:
+        statement = unscoped.where(table.clinic_id == clinic_id)
+        page_statement = statement.order_by(*_NEWEST_FIRST).limit(limit + 1)
+        rows = list((await session.execute(page_statement)).scalars())
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None
     return page, next_cursor

@@ -65,7 +65,8 @@ async def store_messages(
     if not rows:
         return
     await bulk_insert(session, message_table, rows)
-    wake_ups = {dispatch_job(row["next_attempt_at"], now) for row in rows}
+    send_times = {row["next_attempt_at"] for row in rows}  # a bulk send's are one
+    wake_ups = {dispatch_job(send_at, now) for send_at in send_times}
     for job in sorted(wake_ups, key=lambda job: job.job_id or ""):
         enqueue_after_commit(session, job)
 

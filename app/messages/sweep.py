@@ -2,8 +2,9 @@
 send times due soon so the worker is woken for them again."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, Update, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -15,14 +16,19 @@ from app.worker.models import WorkerStatus
 _message = message_table.c
 
 
-async def expire_overdue(session: AsyncSession, *, now: datetime) -> int:
-    """Pending messages whose window has closed fail as `expired`: never sent late."""
-    result = await session.execute(
+def expire_statement(now: datetime) -> Update:
+    """Fails pending messages whose window has closed; reads only those (ix_message_expiry)."""
+    return (
         update(message_table)
         .where(_message.status == MessageStatus.PENDING, _message.expires_at <= now)
         .values(status=MessageStatus.FAILED, failure_reason=FailureReason.EXPIRED, failed_at=now)
         .returning(_message.id)
     )
+
+
+async def expire_overdue(session: AsyncSession, *, now: datetime) -> int:
+    """Pending messages whose window has closed fail as `expired`: never sent late."""
+    result = await session.execute(expire_statement(now))
     expired = list(result.scalars())
     await record_message_status_events(session, expired, now=now)
     return len(expired)
@@ -68,15 +74,20 @@ async def settle_abandoned_sends(
     return len(settled)
 
 
-async def upcoming_send_times(
-    session: AsyncSession, *, now: datetime, horizon: timedelta, limit: int = 1000
-) -> list[datetime]:
-    """Distinct send times due soon, to wake the worker for them again (Redis may be new)."""
-    rows = await session.execute(
+def upcoming_statement(now: datetime, horizon: timedelta, limit: int = 1000) -> Select[Any]:
+    """Distinct send times of pending messages due within `horizon` (ix_message_due)."""
+    return (
         select(_message.next_attempt_at)
         .where(_message.status == MessageStatus.PENDING, _message.next_attempt_at <= now + horizon)
         .distinct()
         .order_by(_message.next_attempt_at)
         .limit(limit)
     )
+
+
+async def upcoming_send_times(
+    session: AsyncSession, *, now: datetime, horizon: timedelta, limit: int = 1000
+) -> list[datetime]:
+    """Distinct send times due soon, to wake the worker for them again (Redis may be new)."""
+    rows = await session.execute(upcoming_statement(now, horizon, limit))
     return [max(moment, now) for moment in rows.scalars()]

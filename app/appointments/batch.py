@@ -278,6 +278,8 @@ async def upsert_many(
     """Create or replace each appointment (by id) and schedule its messages; per item, in
     order, what was saved or why the item was refused (`field` relative to the item). An
     id twice in one batch is refused the second time."""
+    if not items:
+        return []
     context = await load_context(session, clinic_id, now)
     patients = await _patients(session, clinic_id, list({data.patient_no for _, data in items}))
     accepted: list[tuple[str, AppointmentWrite, Patient] | FieldError] = []

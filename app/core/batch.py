@@ -6,8 +6,9 @@ or holds more than `MAX_BATCH_ITEMS`.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -114,16 +115,45 @@ def field_errors(prefix: str, exc: ValidationError) -> list[FieldError]:
     return errors
 
 
-def parse_item(
-    model: type[Item], raw: Any, prefix: str, id_field: str
-) -> tuple[str | None, Item | list[FieldError]]:
-    """The item's id (when it has a readable one) and the item, or what is wrong with it."""
-    raw_id = raw.get(id_field) if isinstance(raw, dict) else None
-    item_id = raw_id if isinstance(raw_id, str) else None
-    try:
-        return item_id, model.model_validate(raw)
-    except ValidationError as exc:
-        return item_id, field_errors(prefix, exc)
+@dataclass
+class Parsed(Generic[Item]):
+    """A batch's items read one by one: the refused ones' results, and the readable ones
+    with their place in the body and id."""
+
+    key: str
+    results: list[ItemResult | None]
+    valid: list[tuple[int, str, Item]]
+
+    def answer(self, outcomes: Sequence[BatchOutcome | Sequence[FieldError]]) -> BatchResult:
+        """The result, with `outcomes` in the order of `valid` (errors relative to the item)."""
+        results = list(self.results)
+        for (index, item_id, _), outcome in zip(self.valid, outcomes, strict=True):
+            if isinstance(outcome, BatchOutcome):
+                results[index] = ItemResult(index=index, id=item_id, outcome=outcome)
+                continue
+            errors = [
+                FieldError(
+                    field=f"{self.key}.{index}.{error.field}", reason=error.reason, code=error.code
+                )
+                for error in outcome
+            ]
+            results[index] = error_result(index, item_id, errors)
+        return BatchResult.of([result for result in results if result is not None])
+
+
+def parse_items(model: type[Item], raw: Sequence[Any], key: str, id_field: str) -> Parsed[Item]:
+    parsed: Parsed[Item] = Parsed(key, [], [])
+    for index, item in enumerate(raw):
+        raw_id = item.get(id_field) if isinstance(item, dict) else None
+        item_id = raw_id if isinstance(raw_id, str) else None
+        try:
+            valid = model.model_validate(item)
+        except ValidationError as exc:
+            parsed.results.append(error_result(index, item_id, field_errors(f"{key}.{index}", exc)))
+            continue
+        parsed.results.append(None)
+        parsed.valid.append((index, getattr(valid, id_field), valid))
+    return parsed
 
 
 def error_result(index: int, item_id: str | None, errors: list[FieldError]) -> ItemResult:

@@ -251,6 +251,7 @@ async def _appointments(
         statement = (
             select(Appointment)
             .where(col(Appointment.clinic_id) == clinic_id, condition)
+            .order_by(col(Appointment.appointment_id))  # one lock order: no deadlock
             .with_for_update()
         )
         rows = (await session.execute(statement)).scalars()
@@ -301,7 +302,7 @@ async def upsert_many(
             accepted.append((appointment_id, data, patient))
     valid = [item for item in accepted if not isinstance(item, FieldError)]
     if not valid:
-        return list(accepted)  # type: ignore[arg-type]
+        return [item for item in accepted if isinstance(item, FieldError)]
     await recalls.follow_bookings(
         session,
         bookings=[(patient.id, data.status, data.start) for _, data, patient in valid],

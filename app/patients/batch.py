@@ -35,7 +35,12 @@ async def _stored(
 ) -> dict[str, Patient]:
     found: dict[str, Patient] = {}
     for condition in in_batches(session, _patient.c.patient_no, patient_nos):
-        statement = select(Patient).where(col(Patient.clinic_id) == clinic_id, condition)
+        statement = (
+            select(Patient)
+            .where(col(Patient.clinic_id) == clinic_id, condition)
+            .order_by(col(Patient.id))  # one lock order: concurrent batches do not deadlock
+            .with_for_update()
+        )
         found.update((p.patient_no, p) for p in (await session.execute(statement)).scalars())
     return found
 

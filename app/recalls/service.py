@@ -154,7 +154,7 @@ async def follow_patients(
     recalls: dict[uuid.UUID, Recall] = {}
     ids = [patient_id for patient_id, _ in saved]
     for condition in in_batches(session, recall_table.c.patient_id, ids):
-        statement = select(Recall).where(condition).with_for_update()
+        statement = select(Recall).where(condition).order_by(recall_table.c.id).with_for_update()
         recalls.update((r.patient_id, r) for r in (await session.execute(statement)).scalars())
     changes = _RecallChanges()
     for patient_id, data in saved:
@@ -244,7 +244,7 @@ async def follow_bookings(
         return
     recalls: list[Recall] = []
     for condition in in_batches(session, recall_table.c.patient_id, patient_ids):
-        statement = select(Recall).where(condition).with_for_update()
+        statement = select(Recall).where(condition).order_by(recall_table.c.id).with_for_update()
         recalls += (await session.execute(statement)).scalars()
     ending = [r for r in recalls if r.outcome is None and r.attempts > 0]
     waiting = [r.message_id for r in ending if r.message_id is not None]

@@ -256,20 +256,6 @@ async def record_decisions(
     return result
 
 
-async def withdraw_decisions(
-    session: AsyncSession, decided: dict[str, Decided], kinds: set[str], now: datetime
-) -> dict[str, Decided]:
-    """Mark these kinds' decisions withdrawn: their messages were cancelled by a push."""
-    withdrawn = {
-        kind: replace(decided[kind], outcome=DecisionOutcome.WITHDRAWN.value)
-        for kind in kinds
-        if kind in decided and decided[kind].outcome == DecisionOutcome.QUEUED
-    }
-    rows = [{"id": row.id, "outcome": row.outcome, "decided_at": now} for row in withdrawn.values()]
-    await bulk_update(session, appointment_reminder_table, rows)
-    return decided | withdrawn
-
-
 def decision_rows(
     writes: DecisionWrites,
     context: Context,

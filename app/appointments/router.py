@@ -1,10 +1,12 @@
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from app.appointments import manual, service
+from app.appointments import batch_items, manual, service
 from app.appointments.schemas import (
     MAX_APPOINTMENT_ID_LENGTH,
+    AppointmentBatch,
     AppointmentDay,
     AppointmentList,
     AppointmentPublic,
@@ -15,7 +17,10 @@ from app.appointments.schemas import (
     ReminderResult,
 )
 from app.clinics.auth import CurrentClinic
-from app.core.deps import ClockDep, SessionDep
+from app.core.batch import BatchResult
+from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.idempotency.service import request_fingerprint, run_once
+from app.messages.router import IdempotencyKey
 
 router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
 
@@ -36,6 +41,48 @@ async def remind_day(
     """Today's patients: text the day's appointments now, each with its own outcome. A
     message of the same type already made for an appointment's time is a `duplicate`."""
     return await manual.remind_day(session, clinic_id=clinic.id, request=body, now=clock.now())
+
+
+@router.put(
+    "",
+    response_model=BatchResult,
+    responses={
+        status.HTTP_409_CONFLICT: {
+            "description": "One of the appointments was saved by another request at the same "
+            "time, or a request with this Idempotency-Key is still being handled"
+        },
+    },
+)
+async def put_appointments(
+    body: AppointmentBatch,
+    request: Request,
+    clinic: CurrentClinic,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create or replace up to 1,000 appointments, each as `PUT /v1/appointments/{id}` does
+    (reminders scheduled, moves re-timed, cancellations cancelled), with one outcome per
+    item in order: `created`, `updated`, `unchanged`, or `error` naming the item's fields.
+    A refused item stores nothing; the others are saved."""
+
+    async def handle() -> BatchResult:
+        return await batch_items.put_appointments(
+            session, clinic_id=clinic.id, raw=body.appointments, now=clock.now()
+        )
+
+    return await run_once(
+        session,
+        clinic_id=clinic.id,
+        key=idempotency_key,
+        fingerprint=request_fingerprint(request.url.path, body),
+        status_code=status.HTTP_200_OK,
+        now=clock.now(),
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        handler=handle,
+        wait_seconds=settings.idempotency_wait_seconds,
+    )
 
 
 @router.put(

@@ -1,7 +1,7 @@
 import datetime as dt
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -11,12 +11,14 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 from app.appointments.models import AppointmentStatus, Confirmation
 from app.appointments.scheduling import AppointmentSkipReason, Kind
 from app.appointments.state import ReminderState
+from app.core.batch import MAX_BATCH_ITEMS, item_schema
 from app.templates.defaults import TemplateType
 
 MAX_APPOINTMENT_ID_LENGTH = 100
@@ -88,6 +90,51 @@ class AppointmentWrite(StrictModel):
         if start is not None and end <= start:
             raise ValueError("must be after start")
         return end
+
+
+class AppointmentBatchItem(AppointmentWrite):
+    """One appointment of a batch: its id and the whole appointment, as in the single PUT."""
+
+    appointment_id: str = Field(
+        min_length=1,
+        max_length=MAX_APPOINTMENT_ID_LENGTH,
+        description="The practice system's own id for the appointment",
+    )
+
+
+class AppointmentBatch(BaseModel):
+    """PUT: up to 1,000 appointments, each saved as the single PUT saves it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "appointments": [
+                        {
+                            "appointment_id": "A-2026-1203-0915",
+                            "patient_no": "10234",
+                            "practitioner": "Tannlege Berg",
+                            "start": "2026-12-07T09:15:00+01:00",
+                            "end": "2026-12-07T09:45:00+01:00",
+                            "status": "booked",
+                            "sms_reminders": True,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    appointments: Annotated[
+        list[Any],
+        WithJsonSchema(
+            item_schema(
+                AppointmentBatchItem,
+                description="Each item is checked on its own: a bad one is answered as that "
+                "item's error and the others are saved",
+            )
+        ),
+    ] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
 
 
 class ScheduleEntry(BaseModel):

@@ -20,6 +20,9 @@ from app.core.config import Settings
 
 # Well below SQLite's bound-parameter limit (999 on old builds).
 SQLITE_IN_BATCH = 500
+# Up to this many rows an INSERT beats a COPY on PostgreSQL: one round trip, where a COPY
+# (with its plan-cache switches) takes three.
+COPY_FROM_ROWS = 50
 # How long a write waits for SQLite's single writer before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -121,14 +124,15 @@ async def bulk_update(
 async def bulk_insert(
     session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Insert many rows fast: binary COPY on PostgreSQL (asyncpg), executemany elsewhere.
+    """Insert many rows fast: binary COPY on PostgreSQL (asyncpg) from `COPY_FROM_ROWS`
+    rows, one multi-row INSERT below that and elsewhere.
 
     Values go to the driver as they are, so they must already be what the columns store
     (aware UTC datetimes, UUIDs, Decimals).
     """
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
+    if len(rows) < COPY_FROM_ROWS or session.get_bind().dialect.name != "postgresql":
         await session.execute(insert(table), rows)
         return
     names = list(rows[0])

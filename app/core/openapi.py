@@ -30,8 +30,10 @@ Schema = dict[str, Any]
 # Where the function's name does not say what the operation does for a client.
 OPERATION_IDS = {
     "put_patient": "upsertPatient",
+    "put_patients": "upsertPatients",
     "erase_patient": "deletePatient",
     "put_appointment": "upsertAppointment",
+    "put_appointments": "upsertAppointments",
     "add_reminders": "addAppointmentReminders",
     "remind_day": "sendDayReminders",
     "create_bulk": "createBulkMessages",

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
@@ -59,6 +60,7 @@ def parse_phone_number(raw: str, country: str) -> PhoneNumber:
     )
 
 
+@lru_cache(maxsize=1024)
 def format_for_display(e164: str, country: str) -> str:
     """National format for the clinic's own country (`22 33 44 55`), international otherwise."""
     number = phonenumbers.parse(e164)

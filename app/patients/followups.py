@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.followups import schedule_skipped
+from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import get_clinic_settings
-from app.messages.readdress import addressing, follow_patient, people_of
+from app.messages.readdress import Person, addressing, follow_patient, people_of
 from app.messages.rerender import render_again
 from app.patients import service
 from app.patients.models import Patient
@@ -28,7 +29,7 @@ async def save_patient(
     messages, and their upcoming appointments get what was skipped for want of either; a
     changed name renders their pending texts again."""
     existing = await service.find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
-    before = None if existing is None else (people_of(existing), _name(existing))
+    before = None if existing is None else before_of(existing)
     patient, created = await service.upsert_patient(
         session, clinic_id=clinic_id, patient_no=patient_no, data=data, now=now
     )
@@ -37,12 +38,35 @@ async def save_patient(
     )
     if before is None:
         return patient, created
+    await follow_change(session, clinic_id=clinic_id, patient=patient, before=before, now=now)
+    return patient, created
+
+
+Before = tuple[list[Person], tuple[str, str]]
+"""Who a patient's messages went to, and their name, before a save."""
+
+
+def before_of(patient: Patient) -> Before:
+    return people_of(patient), _name(patient)
+
+
+async def follow_change(
+    session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    patient: Patient,
+    before: Before,
+    now: datetime,
+    settings: ClinicSettings | None = None,
+) -> None:
+    """A stored patient was saved again: a changed number or consent reaches their pending
+    messages and upcoming appointments, a changed name renders their pending texts again."""
     people_before, name_before = before
     readdressed = addressing(people_before) != addressing(people_of(patient))
     renamed = name_before != _name(patient)
     if not (readdressed or renamed):
-        return patient, created
-    settings = await get_clinic_settings(session, clinic_id)
+        return
+    settings = settings or await get_clinic_settings(session, clinic_id)
     if readdressed:
         await follow_patient(
             session,
@@ -58,7 +82,6 @@ async def save_patient(
         await render_again(
             session, clinic_id=clinic_id, settings=settings, patient=patient, now=now
         )
-    return patient, created
 
 
 def _name(patient: Patient) -> tuple[str, str]:

@@ -1,15 +1,20 @@
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.clinics.auth import CurrentClinic
-from app.core.deps import ClockDep, SessionDep
+from app.core.batch import BatchResult
+from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.pagination import MAX_CURSOR_LENGTH
-from app.patients import erasure, followups, service
+from app.idempotency.service import request_fingerprint, run_once
+from app.messages.router import IdempotencyKey
+from app.patients import batch, erasure, followups, service
 from app.patients.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     MAX_PATIENT_NO_LENGTH,
+    PatientBatch,
     PatientDetail,
     PatientList,
     PatientPublic,
@@ -27,6 +32,47 @@ PatientNo = Annotated[
         description="The practice system's patient number",
     ),
 ]
+
+
+@router.put(
+    "",
+    response_model=BatchResult,
+    responses={
+        status.HTTP_409_CONFLICT: {
+            "description": "One of the patients was saved by another request at the same "
+            "time, or a request with this Idempotency-Key is still being handled"
+        },
+    },
+)
+async def put_patients(
+    body: PatientBatch,
+    request: Request,
+    clinic: CurrentClinic,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create or replace up to 1,000 patients, each as `PUT /v1/patients/{patient_no}` does,
+    with one outcome per item in order: `created`, `updated`, `unchanged`, or `error` naming
+    the item's fields. A refused item stores nothing; the others are saved."""
+
+    async def handle() -> BatchResult:
+        return await batch.put_patients(
+            session, clinic_id=clinic.id, raw=body.patients, now=clock.now()
+        )
+
+    return await run_once(
+        session,
+        clinic_id=clinic.id,
+        key=idempotency_key,
+        fingerprint=request_fingerprint(request.url.path, body),
+        status_code=status.HTTP_200_OK,
+        now=clock.now(),
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        handler=handle,
+        wait_seconds=settings.idempotency_wait_seconds,
+    )
 
 
 @router.put(

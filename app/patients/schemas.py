@@ -1,10 +1,18 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic.config import JsonDict
 
+from app.core.batch import MAX_BATCH_ITEMS, item_schema
 from app.recalls.schemas import RECALL_STATUS_EXAMPLE, RecallStatus
 
 MAX_GUARDIANS = 2
@@ -97,6 +105,55 @@ class PatientWrite(StrictModel):
         "null: no recall, and a recall not yet sent is cancelled; a new date starts the "
         "recall over",
     )
+
+
+class PatientBatchItem(PatientWrite):
+    """One patient of a batch: the patient number and the whole patient, as in the single
+    PUT."""
+
+    patient_no: str = Field(
+        min_length=1, max_length=MAX_PATIENT_NO_LENGTH, description="The practice system's number"
+    )
+
+
+class PatientBatch(BaseModel):
+    """PUT: up to 1,000 patients, each saved as the single PUT saves it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "patients": [
+                        {
+                            "patient_no": "10234",
+                            "first_name": "Kari",
+                            "last_name": "Nordmann",
+                            "mobile": "+4791234567",
+                            "wants_sms": True,
+                            "recall_due": "2027-01-15",
+                        },
+                        {
+                            "patient_no": "10235",
+                            "first_name": "Ola",
+                            "last_name": "Hansen",
+                            "mobile": "912 34 568",
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
+    patients: Annotated[
+        list[Any],
+        WithJsonSchema(
+            item_schema(
+                PatientBatchItem,
+                description="Each item is checked on its own: a bad one is answered as that "
+                "item's error and the others are saved",
+            )
+        ),
+    ] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
 
 
 class GuardianPublic(BaseModel):

@@ -60,7 +60,7 @@ def _search_text(first_name: str, last_name: str, patient_no: str, numbers: list
     return text[:SEARCH_TEXT_LENGTH]
 
 
-def _patient_fields(patient_no: str, data: PatientWrite, country: str) -> dict[str, Any]:
+def patient_fields(patient_no: str, data: PatientWrite, country: str) -> dict[str, Any]:
     """The stored columns for `data`; raises InvalidInput naming every bad number."""
     errors: list[FieldError] = []
     mobile = _parse_number(data.mobile, country=country, field="mobile")
@@ -143,7 +143,7 @@ async def upsert_patient(
     The STOPP opt-out (`opted_out_at`) is not part of the input and survives updates.
     """
     settings = await get_clinic_settings(session, clinic_id)
-    fields = _patient_fields(patient_no, data, settings.country)
+    fields = patient_fields(patient_no, data, settings.country)
     patient = await find_patient(session, clinic_id=clinic_id, patient_no=patient_no)
     created = patient is None
     given_before = patient is not None and patient.marketing_consent

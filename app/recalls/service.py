@@ -2,6 +2,7 @@
 where each stands. When they go is decided by `planning`, and made by `sending`."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.models import AppointmentStatus
 from app.appointments.scheduling import RECIPIENT_REASONS
+from app.core.db import in_batches
 from app.core.errors import InvalidInput
 from app.core.pagination import decode_cursor, encode_cursor
 from app.events.messages import record_message_status_events
@@ -99,26 +101,21 @@ async def list_recalls(
     return page, encode_cursor(last.due_date.isoformat(), str(last.id))
 
 
-async def _recall_of(session: AsyncSession, patient_id: uuid.UUID) -> Recall | None:
-    statement = select(Recall).where(recall_table.c.patient_id == patient_id).with_for_update()
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def _cancel_waiting(
-    session: AsyncSession, recall: Recall, reason: str, now: datetime
-) -> bool:
-    """Cancel the recall's message if it has not gone; tells the practice system."""
-    if recall.message_id is None:
-        return False
-    statement = (
-        update(message_table)
-        .where(_message.id == recall.message_id, _message.status == MessageStatus.PENDING)
-        .values(status=MessageStatus.CANCELLED, cancelled_at=now, failure_reason=reason)
-        .returning(_message.id)
-    )
-    cancelled = list((await session.execute(statement)).scalars())
+async def _cancel_messages(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID], reason: str, now: datetime
+) -> set[uuid.UUID]:
+    """Cancel the recall messages among these not yet gone; tells the practice system."""
+    cancelled: list[uuid.UUID] = []
+    for condition in in_batches(session, _message.id, message_ids) if message_ids else []:
+        statement = (
+            update(message_table)
+            .where(condition, _message.status == MessageStatus.PENDING)
+            .values(status=MessageStatus.CANCELLED, cancelled_at=now, failure_reason=reason)
+            .returning(_message.id)
+        )
+        cancelled += (await session.execute(statement)).scalars()
     await record_message_status_events(session, cancelled, now=now)
-    return bool(cancelled)
+    return set(cancelled)
 
 
 def _start_over(recall: Recall, due_date: date, now: datetime) -> None:
@@ -139,18 +136,60 @@ async def follow_patient(
     data: PatientWrite,
     now: datetime,
 ) -> None:
-    """A patient was saved. `recall_due`, when given, sets the due date: a new one starts
-    the recall over, null clears it; either cancels a recall message not yet gone. A
-    recall skipped for want of a number or consent is looked at again."""
-    recall = await _recall_of(session, patient_id)
-    if "recall_due" in data.model_fields_set:
-        await _set_due(session, clinic_id, patient_id, recall, data.recall_due, now)
-    elif recall is not None and _skipped_for_recipient(recall):
-        _reopen(recall, now)
+    """A patient was saved: `follow_patients` for one."""
+    await follow_patients(session, clinic_id=clinic_id, saved=[(patient_id, data)], now=now)
 
 
-async def _set_due(
+async def follow_patients(
     session: AsyncSession,
+    *,
+    clinic_id: uuid.UUID,
+    saved: Sequence[tuple[uuid.UUID, PatientWrite]],
+    now: datetime,
+) -> set[uuid.UUID]:
+    """Patients were saved, each as (id, what was pushed). `recall_due`, when given, sets
+    the due date: a new one starts the recall over, null clears it; either cancels a recall
+    message not yet gone. A recall skipped for want of a number or consent is looked at
+    again. Answers the patients whose recall changed."""
+    recalls: dict[uuid.UUID, Recall] = {}
+    ids = [patient_id for patient_id, _ in saved]
+    for condition in in_batches(session, recall_table.c.patient_id, ids):
+        statement = select(Recall).where(condition).order_by(recall_table.c.id).with_for_update()
+        recalls.update((r.patient_id, r) for r in (await session.execute(statement)).scalars())
+    changes = _RecallChanges()
+    for patient_id, data in saved:
+        recall = recalls.get(patient_id)
+        if "recall_due" in data.model_fields_set:
+            _set_due(changes, clinic_id, patient_id, recall, data.recall_due, now)
+        elif recall is not None and _skipped_for_recipient(recall):
+            _reopen(recall, now)
+            changes.changed.add(patient_id)
+    await changes.write(session, now)
+    return changes.changed
+
+
+class _RecallChanges:
+    """What saving patients does to recalls, written together."""
+
+    def __init__(self) -> None:
+        self.cancel: list[uuid.UUID] = []
+        self.delete: list[uuid.UUID] = []
+        self.add: list[Recall] = []
+        self.changed: set[uuid.UUID] = set()
+
+    def cancel_waiting(self, recall: Recall) -> None:
+        if recall.message_id is not None:
+            self.cancel.append(recall.message_id)
+
+    async def write(self, session: AsyncSession, now: datetime) -> None:
+        await _cancel_messages(session, self.cancel, DUE_CHANGED, now)
+        for condition in in_batches(session, recall_table.c.id, self.delete) if self.delete else []:
+            await session.execute(delete(Recall).where(condition))
+        session.add_all(self.add)
+
+
+def _set_due(
+    changes: _RecallChanges,
     clinic_id: uuid.UUID,
     patient_id: uuid.UUID,
     recall: Recall | None,
@@ -159,17 +198,21 @@ async def _set_due(
 ) -> None:
     if due is None:
         if recall is not None:
-            await _cancel_waiting(session, recall, DUE_CHANGED, now)
-            await session.execute(delete(Recall).where(recall_table.c.id == recall.id))
+            changes.cancel_waiting(recall)
+            changes.delete.append(recall.id)
+            changes.changed.add(patient_id)
     elif recall is None:
         recall = Recall(clinic_id=clinic_id, patient_id=patient_id, due_date=due)
         recall.created_at = recall.updated_at = now
-        session.add(recall)
+        changes.add.append(recall)
+        changes.changed.add(patient_id)
     elif recall.due_date != due:
-        await _cancel_waiting(session, recall, DUE_CHANGED, now)
+        changes.cancel_waiting(recall)
         _start_over(recall, due, now)
+        changes.changed.add(patient_id)
     elif _skipped_for_recipient(recall):
         _reopen(recall, now)
+        changes.changed.add(patient_id)
 
 
 def _reopen(recall: Recall, now: datetime) -> None:
@@ -180,25 +223,35 @@ def _skipped_for_recipient(recall: Recall) -> bool:
     return recall.outcome == RecallOutcome.SKIPPED and recall.skip_reason in RECIPIENT_REASONS
 
 
-async def follow_booking(
+async def follow_bookings(
     session: AsyncSession,
     *,
-    patient_id: uuid.UUID,
-    status: AppointmentStatus,
-    start: datetime,
+    bookings: Sequence[tuple[uuid.UUID, AppointmentStatus, datetime]],
     now: datetime,
 ) -> None:
-    """An appointment was pushed. Booked and ahead, it ends the patient's recall once a
-    recall message was made: `booked` if one went, else `skipped` (`has_appointment`); the
-    message not yet gone is cancelled. A recall not yet made is decided when its day comes."""
-    if status is not AppointmentStatus.BOOKED or start <= now:
+    """Appointments were pushed, each as (patient id, status, start). One booked and ahead
+    ends the patient's recall once a recall message was made: `booked` if one went, else
+    `skipped` (`has_appointment`); the message not yet gone is cancelled. A recall not yet
+    made is decided when its day comes."""
+    patient_ids = list(
+        dict.fromkeys(
+            patient_id
+            for patient_id, status, start in bookings
+            if status is AppointmentStatus.BOOKED and start > now
+        )
+    )
+    if not patient_ids:
         return
-    recall = await _recall_of(session, patient_id)
-    if recall is None or recall.outcome is not None or recall.attempts == 0:
-        return
-    cancelled = await _cancel_waiting(session, recall, HAS_APPOINTMENT, now)
-    if recall.attempts - int(cancelled) > 0:
-        recall.outcome, recall.skip_reason = RecallOutcome.BOOKED, None
-    else:
-        recall.outcome, recall.skip_reason = RecallOutcome.SKIPPED, HAS_APPOINTMENT
-    recall.updated_at = now
+    recalls: list[Recall] = []
+    for condition in in_batches(session, recall_table.c.patient_id, patient_ids):
+        statement = select(Recall).where(condition).order_by(recall_table.c.id).with_for_update()
+        recalls += (await session.execute(statement)).scalars()
+    ending = [r for r in recalls if r.outcome is None and r.attempts > 0]
+    waiting = [r.message_id for r in ending if r.message_id is not None]
+    cancelled = await _cancel_messages(session, waiting, HAS_APPOINTMENT, now)
+    for recall in ending:
+        if recall.attempts - int(recall.message_id in cancelled) > 0:
+            recall.outcome, recall.skip_reason = RecallOutcome.BOOKED, None
+        else:
+            recall.outcome, recall.skip_reason = RecallOutcome.SKIPPED, HAS_APPOINTMENT
+        recall.updated_at = now

@@ -110,10 +110,14 @@ class TestOutcomes:
     async def test_a_move_re_times_and_a_cancellation_cancels(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
-        await put_batch(client, clinic, [item("M1"), item("C1")])
+        # C1 a week later: on M1's day the two would share their reminders (one per day)
+        c1_start = THURSDAY_NOON + timedelta(days=7)
+        await put_batch(client, clinic, [item("M1"), item("C1", c1_start)])
         old = {m["id"] for m in await messages_of(client, clinic, "M1")}
         moved = THURSDAY_NOON + timedelta(days=1)
-        await put_batch(client, clinic, [item("M1", moved), item("C1", status="cancelled")])
+        await put_batch(
+            client, clinic, [item("M1", moved), item("C1", c1_start, status="cancelled")]
+        )
         m1 = await messages_of(client, clinic, "M1")
         assert {m["id"] for m in m1 if m["status"] == "cancelled"} == old
         reminders = {

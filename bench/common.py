@@ -122,8 +122,9 @@ def worker_process(**env: str) -> Iterator[subprocess.Popen[bytes]]:
         }
         | env
     )
+    prefix = os.environ.get("BENCH_WORKER_PREFIX", "").split()
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "app.worker"],
+        [*prefix, str(ROOT / ".venv" / "bin" / "python"), "-m", "app.worker"],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,

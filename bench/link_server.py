@@ -4,9 +4,12 @@
 `POST /sms/sendbatch` answers one `{messageId, refId, resultCode, message}` per entry of
 `sendRequestMessages` (as documented in LINK-MT v1.18). HTTP/1.1 with keep-alive, on a
 socket the parent bound, in its own process so it never shares a CPU loop with the worker.
+`GET /stats` answers `{messages, distinct}`: every refId taken, and how many different
+ones (a message sent twice makes them differ).
 """
 
 import asyncio
+import collections
 import itertools
 import json
 import multiprocessing
@@ -15,6 +18,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 _ids = itertools.count()
+_refs: collections.Counter[object] = collections.Counter()
 
 
 def _message_id() -> str:
@@ -22,10 +26,14 @@ def _message_id() -> str:
 
 
 def _answer(path: str, body: bytes) -> tuple[int, bytes]:
+    if path == "/stats":
+        return 200, json.dumps({"messages": _refs.total(), "distinct": len(_refs)}).encode()
     request: dict[str, Any] = json.loads(body)
     if path == "/sms/send":
+        _refs[request.get("refId")] += 1
         answer: Any = {"messageId": _message_id(), "resultCode": 1005, "description": "Queued"}
     elif path == "/sms/sendbatch":
+        _refs.update(message.get("refId") for message in request["sendRequestMessages"])
         answer = [
             {
                 "messageId": _message_id(),

@@ -59,12 +59,37 @@ async def _send_lane(ctx: JobContext, total: DispatchStats) -> bool:
         observe_send_outcomes(stats.accepted, stats.unknown, stats.failed, stats.retried)
         if stats.claimed == 0:
             return False
+        if stats.claimed >= ctx["settings"].send_batch_size:
+            # A full batch: more is due. Wake another worker to claim beside this one (a
+            # wake-up already queued is not queued twice).
+            now = ctx["clock"].now()
+            await push([dispatch_job(now, now)])
     return True
 
 
 async def dispatch(ctx: JobContext) -> dict[str, int]:
     """Send everything due. On PostgreSQL several lanes claim disjoint batches at once, so
-    one lane's database work overlaps another's provider call; SQLite has one writer."""
+    one lane's database work overlaps another's provider call; SQLite has one writer.
+
+    A worker runs one dispatch at a time: a wake-up it takes while its lanes are sending
+    is already covered by them (they claim until nothing is due), and more lanes in one
+    process would only compete for its CPU and connections. The wake-ups pushed on every
+    full batch are what bring the other workers in."""
+    if ctx.get("dispatching"):
+        ctx["woken_meanwhile"] = True
+        return vars(DispatchStats())
+    ctx |= {"dispatching": True, "woken_meanwhile": False}
+    try:
+        return await _dispatch(ctx)
+    finally:
+        ctx["dispatching"] = False
+        if ctx["woken_meanwhile"]:
+            # Work committed as the last lane found nothing due would wait for the sweep.
+            now = ctx["clock"].now()
+            await push_jobs(ctx["redis"], [dispatch_job(now, now)], now=now)
+
+
+async def _dispatch(ctx: JobContext) -> dict[str, int]:
     lanes = 1 if ctx["settings"].is_sqlite else ctx["settings"].dispatch_lanes
     total = DispatchStats()
     left_over = await asyncio.gather(*(_send_lane(ctx, total) for _ in range(lanes)))

@@ -3,6 +3,7 @@
 With `PROMETHEUS_MULTIPROC_DIR` set (before start), every API and worker process writes
 its values to files there and a scrape of any API process sums them all; see the README."""
 
+import collections
 import os
 import socket
 import time
@@ -124,6 +125,6 @@ class MeasuredProvider:
             raise
         finally:
             PROVIDER_LATENCY.labels(self.name).observe(time.perf_counter() - started)
-        for result in results:
-            PROVIDER_RESULTS.labels(self.name, _outcome(result)).inc()
+        for outcome, count in collections.Counter(map(_outcome, results)).items():
+            PROVIDER_RESULTS.labels(self.name, outcome).inc(count)
         return results

@@ -16,6 +16,8 @@ class TextCapability:
     def cannot_carry(self, text: str) -> tuple[str, ...]:
         """Distinct characters of `text` past what the provider carries, in order of first
         appearance."""
+        if not text or ord(max(text)) <= self.last_code_point:  # one pass in C: most texts
+            return ()
         return tuple(dict.fromkeys(char for char in text if ord(char) > self.last_code_point))
 
 

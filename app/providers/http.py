@@ -217,7 +217,8 @@ def unexpected_failure(label: str, exc: Exception) -> Failed:
 
 def log_result(label: str, message_id: str, result: SendResult) -> None:
     if isinstance(result, Accepted):
-        logger.debug("provider accepted", extra={"provider": label, "message_id": message_id})
+        if logger.isEnabledFor(logging.DEBUG):  # a batch's thousand extras, built for nothing
+            logger.debug("provider accepted", extra={"provider": label, "message_id": message_id})
         return
     logger.warning(
         "provider did not accept",

@@ -339,12 +339,18 @@ def _code_text(code: int | None) -> str | None:
 
 def pair_answers(chunk: Sequence[OutboundSms], answer: list[object]) -> list[SendResult]:
     """Match a batch answer to its messages: by echoed refId, else by position."""
-    entries = [entry for entry in answer if isinstance(entry, Mapping)]
+    entries: list[Mapping[str, object]] = []
     by_ref: dict[str, list[Mapping[str, object]]] = {}
-    for entry in entries:
+    for entry in answer:
+        if not isinstance(entry, Mapping):
+            continue
+        entries.append(entry)
         ref_id = entry.get("refId")
         if isinstance(ref_id, str):
-            by_ref.setdefault(ref_id, []).append(entry)
+            if ref_id in by_ref:
+                by_ref[ref_id].append(entry)
+            else:
+                by_ref[ref_id] = [entry]
     if by_ref:
         return [_take(by_ref, sms.message_id) for sms in chunk]
     if len(entries) == len(chunk):

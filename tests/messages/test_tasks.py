@@ -1,5 +1,6 @@
 """The worker's jobs with real Redis: wake-ups survive a flush, and dispatch sends."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,6 +74,35 @@ async def test_dispatch_sends_everything_due_with_the_clinics_provider(
         messages = (await session.execute(select(Message))).scalars().all()
     assert {(m.status, m.provider) for m in messages} == {("sent", "sandbox")}
     assert len(reports) == 3
+
+
+async def test_a_full_batch_wakes_another_worker_to_claim_beside(
+    client: httpx.AsyncClient, clinic: ClinicAccess, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    for _ in range(3):
+        await _queue(client, clinic)
+    await redis.flushdb()
+    ctx["settings"] = ctx["settings"].model_copy(update={"send_batch_size": 2})
+    result = await tasks.dispatch(ctx)
+    assert result["claimed"] == 3
+    now = int(ctx["clock"].now().timestamp())
+    assert await _job_ids(redis) == {f"dispatch:now:{now}"}
+
+
+async def test_a_worker_runs_one_dispatch_at_a_time_and_looks_again_after(
+    client: httpx.AsyncClient, clinic: ClinicAccess, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    for _ in range(3):
+        await _queue(client, clinic)
+    await redis.flushdb()
+    first, second = await asyncio.gather(tasks.dispatch(ctx), tasks.dispatch(ctx))
+    assert (first["claimed"], second["claimed"]) == (3, 0)
+    # Taken while the lanes were sending: looked at again once they are done.
+    now = int(ctx["clock"].now().timestamp())
+    assert await _job_ids(redis) == {f"dispatch:now:{now}"}
+    await redis.flushdb()
+    assert (await tasks.dispatch(ctx))["claimed"] == 0
+    assert await _job_ids(redis) == set(), "an idle worker queues nothing"
 
 
 async def test_sweep_expires_overdue_messages(

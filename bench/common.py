@@ -87,6 +87,8 @@ async def create_clinic(patients: int) -> tuple[uuid.UUID, str]:
                 night_start=None,
                 night_end=None,
                 business_phone="+4722334455",
+                # The benchmarks send a patient many messages a day: no per-patient cap.
+                max_per_patient_per_day=None,
             )
         )
         rows = [

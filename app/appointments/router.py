@@ -1,7 +1,6 @@
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.appointments import batch_items, manual, service
 from app.appointments.schemas import (
@@ -18,9 +17,8 @@ from app.appointments.schemas import (
 )
 from app.clinics.auth import CurrentClinic
 from app.core.batch import BatchResult
-from app.core.deps import ClockDep, SessionDep, SettingsDep
-from app.idempotency.service import request_fingerprint, run_once
-from app.messages.router import IdempotencyKey
+from app.core.deps import ClockDep, SessionDep
+from app.idempotency.dependencies import OnceDep
 
 router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
 
@@ -55,12 +53,10 @@ async def remind_day(
 )
 async def put_appointments(
     body: AppointmentBatch,
-    request: Request,
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
     """Create or replace up to 1,000 appointments, each as `PUT /v1/appointments/{id}` does
     (reminders scheduled, moves re-timed, cancellations cancelled), with one outcome per
@@ -72,17 +68,7 @@ async def put_appointments(
             session, clinic_id=clinic.id, raw=body.appointments, now=clock.now()
         )
 
-    return await run_once(
-        session,
-        clinic_id=clinic.id,
-        key=idempotency_key,
-        fingerprint=request_fingerprint(request.url.path, body),
-        status_code=status.HTTP_200_OK,
-        now=clock.now(),
-        ttl=timedelta(hours=settings.idempotency_ttl_hours),
-        handler=handle,
-        wait_seconds=settings.idempotency_wait_seconds,
-    )
+    return await once(body, status.HTTP_200_OK, handle)
 
 
 @router.put(

@@ -1,15 +1,14 @@
 import uuid
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel
 
 from app.clinics.auth import CurrentClinic
-from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.deps import ClockDep, SessionDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from app.idempotency.service import request_fingerprint, run_once
+from app.idempotency.dependencies import OnceDep
 from app.messages import dry_run as dry
 from app.messages import listing, service
 from app.messages.schemas import (
@@ -39,14 +38,6 @@ UNSENDABLE_TO_ALL = (
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Repeat a POST safely: the same key and body replay the first answer",
-    ),
-]
 DryRun = Annotated[bool, Query(description=dry.DESCRIPTION)]
 
 
@@ -69,12 +60,10 @@ def _json(answer: BaseModel, status_code: int) -> Response:
 )
 async def create_message(
     body: MessageCreate,
-    request: Request,
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
     dry_run: DryRun = False,
 ) -> Response:
     async def handle() -> MessagesCreated:
@@ -97,17 +86,7 @@ async def create_message(
         preview = dry.created_preview(await handle())
         await dry.discard(session)
         return _json(preview, status.HTTP_200_OK)
-    return await run_once(
-        session,
-        clinic_id=clinic.id,
-        key=idempotency_key,
-        fingerprint=request_fingerprint(request.url.path, body),
-        status_code=status.HTTP_201_CREATED,
-        now=clock.now(),
-        ttl=timedelta(hours=settings.idempotency_ttl_hours),
-        handler=handle,
-        wait_seconds=settings.idempotency_wait_seconds,
-    )
+    return await once(body, status.HTTP_201_CREATED, handle)
 
 
 @router.post(
@@ -123,12 +102,10 @@ async def create_message(
 )
 async def create_bulk(
     body: BulkMessageCreate,
-    request: Request,
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
     dry_run: DryRun = False,
 ) -> Response:
     async def handle() -> BulkResult:
@@ -140,17 +117,7 @@ async def create_bulk(
         preview = await dry.bulk_preview(session, clinic_id=clinic.id, result=await handle())
         await dry.discard(session)
         return _json(preview, status.HTTP_200_OK)
-    return await run_once(
-        session,
-        clinic_id=clinic.id,
-        key=idempotency_key,
-        fingerprint=request_fingerprint(request.url.path, body),
-        status_code=status.HTTP_200_OK,
-        now=clock.now(),
-        ttl=timedelta(hours=settings.idempotency_ttl_hours),
-        handler=handle,
-        wait_seconds=settings.idempotency_wait_seconds,
-    )
+    return await once(body, status.HTTP_200_OK, handle)
 
 
 @router.get("")

@@ -1,14 +1,12 @@
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.clinics.auth import CurrentClinic
 from app.core.batch import BatchResult
-from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.deps import ClockDep, SessionDep
 from app.core.pagination import MAX_CURSOR_LENGTH
-from app.idempotency.service import request_fingerprint, run_once
-from app.messages.router import IdempotencyKey
+from app.idempotency.dependencies import OnceDep
 from app.patients import batch, erasure, followups, service
 from app.patients.schemas import (
     DEFAULT_PAGE_SIZE,
@@ -46,12 +44,10 @@ PatientNo = Annotated[
 )
 async def put_patients(
     body: PatientBatch,
-    request: Request,
     clinic: CurrentClinic,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    idempotency_key: IdempotencyKey = None,
+    once: OnceDep,
 ) -> Response:
     """Create or replace up to 1,000 patients, each as `PUT /v1/patients/{patient_no}` does,
     with one outcome per item in order: `created`, `updated`, `unchanged`, or `error` naming
@@ -62,17 +58,7 @@ async def put_patients(
             session, clinic_id=clinic.id, raw=body.patients, now=clock.now()
         )
 
-    return await run_once(
-        session,
-        clinic_id=clinic.id,
-        key=idempotency_key,
-        fingerprint=request_fingerprint(request.url.path, body),
-        status_code=status.HTTP_200_OK,
-        now=clock.now(),
-        ttl=timedelta(hours=settings.idempotency_ttl_hours),
-        handler=handle,
-        wait_seconds=settings.idempotency_wait_seconds,
-    )
+    return await once(body, status.HTTP_200_OK, handle)
 
 
 @router.put(

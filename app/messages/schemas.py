@@ -223,8 +223,8 @@ class SkippedRecipient(BaseModel):
 DRY_RUN_ID = "null in a dry run (`dry_run=true`): the message was not stored"
 
 
-_WOULD_BE: JsonDict = {
-    "id": None,
+PENDING_EXAMPLE: JsonDict = {
+    "id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
     "status": "pending",
     "status_code": "V",
     "type": "general",
@@ -241,20 +241,21 @@ _WOULD_BE: JsonDict = {
     "delivery": None,
     "delivery_reason": None,
     "provider": None,
-    "created_at": "2026-12-01T20:30:00Z",
-    "send_after": "2026-12-01T20:30:00Z",
-    "scheduled_for": "2026-12-02T07:00:00Z",
+    "created_at": "2026-12-02T20:30:00Z",
+    "send_after": "2026-12-02T20:30:00Z",
+    "scheduled_for": "2026-12-03T07:00:00Z",
     "sent_at": None,
     "delivered_at": None,
     "answered_at": None,
     "cancelled_at": None,
-    "expires_at": "2026-12-03T07:00:00Z",
+    "expires_at": "2026-12-04T07:00:00Z",
     "text": "Hei Kari! Klinikken holder stengt fredag 4. desember.",
     "encoding": "GSM-7",
     "segments": 1,
     "cost": {"amount": "0.45", "currency": "NOK"},
     "erased": False,
 }
+_WOULD_BE: JsonDict = PENDING_EXAMPLE | {"id": None}
 
 
 class CreatedMessage(MessagePublic):

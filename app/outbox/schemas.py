@@ -3,7 +3,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.messages.schemas import MessagePublic
+from app.messages.schemas import PENDING_EXAMPLE, MessagePublic
 from app.sms.schemas import Cost
 
 _COST: JsonDict = {"amount": "0.90", "currency": "NOK"}
@@ -14,40 +14,6 @@ _DAY: JsonDict = {
     "segments": 2,
     "cost": _COST,
     "by_type": [_GENERAL],
-}
-
-
-_PENDING: JsonDict = {
-    "id": "0193a1b0-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
-    "status": "pending",
-    "status_code": "V",
-    "type": "general",
-    "patient_no": "10234",
-    "patient_name": "Kari Nordmann",
-    "recipient_role": "patient",
-    "recipient_name": "Kari Nordmann",
-    "to": "+4791234567",
-    "practitioner": None,
-    "appointment_id": None,
-    "allow_reply": False,
-    "failure_reason": None,
-    "failure_detail": None,
-    "delivery": None,
-    "delivery_reason": None,
-    "provider": None,
-    "created_at": "2026-12-02T20:30:00Z",
-    "send_after": "2026-12-02T20:30:00Z",
-    "scheduled_for": "2026-12-03T07:00:00Z",
-    "sent_at": None,
-    "delivered_at": None,
-    "answered_at": None,
-    "cancelled_at": None,
-    "expires_at": "2026-12-04T07:00:00Z",
-    "text": "Hei Kari! Klinikken holder stengt fredag 4. desember.",
-    "encoding": "GSM-7",
-    "segments": 1,
-    "cost": {"amount": "0.45", "currency": "NOK"},
-    "erased": False,
 }
 
 
@@ -106,7 +72,7 @@ class Outbox(BaseModel):
                         {
                             "sends_at": "2026-12-03T07:00:00Z",
                             "day": "2026-12-03",
-                            "message": _PENDING,
+                            "message": PENDING_EXAMPLE,
                         }
                     ],
                     "next_cursor": "WyIyMDI2LTEyLTAzVDA3OjAwOjAwKzAwOjAwIiwgIjAxOTNhMWIwLTFjMmQt"

@@ -54,6 +54,18 @@ async def day_list(client: httpx.AsyncClient, clinic: ClinicAccess, day: str) ->
     return {a["appointment_id"]: a for a in response.json()["data"]}
 
 
+async def book_two_children(client: httpx.AsyncClient, clinic: ClinicAccess) -> None:
+    """A guardian (Anne, GUARDIAN) of Ola (2001, B1 at 09:00) and Per (2002, B2 at 09:30),
+    both on THURSDAY, with one reminder a day before and guardians included."""
+    await patch_settings(client, clinic, include_guardians=True)
+    await put_rules(client, clinic, **ONE_REMINDER)
+    guardian = [{"name": "Anne Nordmann", "mobile": GUARDIAN, "wants_sms": True}]
+    await put_patient(client, clinic, "2001", first_name="Ola", mobile=None, guardians=guardian)
+    await put_patient(client, clinic, "2002", first_name="Per", mobile=None, guardians=guardian)
+    await put_appointment(client, clinic, "B1", start=at(9), patient_no="2001")
+    await put_appointment(client, clinic, "B2", start=at(9, 30), patient_no="2002")
+
+
 def reminder_ids(appointment: Json) -> list[str]:
     [entry] = [e for e in appointment["schedule"] if e["kind"] == "reminder_1"]
     ids: list[str] = entry["message_ids"]
@@ -136,13 +148,7 @@ class TestAGuardianOfTwoChildren:
     async def test_gets_one_reminder_naming_both(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
-        await patch_settings(client, clinic, include_guardians=True)
-        await put_rules(client, clinic, **ONE_REMINDER)
-        guardian = [{"name": "Anne Nordmann", "mobile": GUARDIAN, "wants_sms": True}]
-        await put_patient(client, clinic, "2001", first_name="Ola", mobile=None, guardians=guardian)
-        await put_patient(client, clinic, "2002", first_name="Per", mobile=None, guardians=guardian)
-        await put_appointment(client, clinic, "B1", start=at(9), patient_no="2001")
-        await put_appointment(client, clinic, "B2", start=at(9, 30), patient_no="2002")
+        await book_two_children(client, clinic)
 
         [message] = await pending(client, clinic)
         assert message["to"] == GUARDIAN
@@ -294,13 +300,7 @@ class TestErasure:
     async def test_erasing_one_child_leaves_the_reminder_to_the_other_without_them(
         self, client: httpx.AsyncClient, clinic: ClinicAccess
     ) -> None:
-        await patch_settings(client, clinic, include_guardians=True)
-        await put_rules(client, clinic, **ONE_REMINDER)
-        guardian = [{"name": "Anne Nordmann", "mobile": GUARDIAN, "wants_sms": True}]
-        await put_patient(client, clinic, "2001", first_name="Ola", mobile=None, guardians=guardian)
-        await put_patient(client, clinic, "2002", first_name="Per", mobile=None, guardians=guardian)
-        await put_appointment(client, clinic, "B1", start=at(9), patient_no="2001")
-        await put_appointment(client, clinic, "B2", start=at(9, 30), patient_no="2002")
+        await book_two_children(client, clinic)
         response = await client.delete("/v1/patients/2001", headers=clinic.headers)
         assert response.status_code == 204, response.text
 

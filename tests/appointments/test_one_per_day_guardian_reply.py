@@ -11,11 +11,10 @@ from sqlmodel import col
 
 from app.core.clock import FixedClock
 from app.patients.models import Patient
-from tests.appointments.conftest import patch_settings, put_appointment, put_rules, send_due
-from tests.appointments.test_one_per_day import GUARDIAN, ONE_REMINDER, appointment, at
+from tests.appointments.conftest import send_due
+from tests.appointments.test_one_per_day import GUARDIAN, appointment, at, book_two_children
 from tests.conftest import ClinicAccess
 from tests.events.test_subscriptions_api import recorded, subscribe
-from tests.messages.conftest import put_patient
 from tests.replies.test_inbound import reply
 
 pytestmark = pytest.mark.usefixtures("sender")
@@ -28,13 +27,7 @@ async def test_a_guardians_ja_confirms_both_children(
     clock: FixedClock,
 ) -> None:
     await subscribe(client, clinic, event_types=["appointment.confirmed"])
-    await patch_settings(client, clinic, include_guardians=True)
-    await put_rules(client, clinic, **ONE_REMINDER)
-    guardian = [{"name": "Anne Nordmann", "mobile": GUARDIAN, "wants_sms": True}]
-    await put_patient(client, clinic, "2001", first_name="Ola", mobile=None, guardians=guardian)
-    await put_patient(client, clinic, "2002", first_name="Per", mobile=None, guardians=guardian)
-    await put_appointment(client, clinic, "B1", start=at(9), patient_no="2001")
-    await put_appointment(client, clinic, "B2", start=at(9, 30), patient_no="2002")
+    await book_two_children(client, clinic)
     clock.set(at(9) - timedelta(hours=24))
     provider = await send_due(sessionmaker, clock)
     assert [sms.to for sms in provider.sent] == [GUARDIAN]

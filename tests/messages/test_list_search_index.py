@@ -16,7 +16,7 @@ async def test_a_search_can_use_the_trigram_index(engine: AsyncEngine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("the trigram index is PostgreSQL's")
     # The search alone: with the clinic too, an empty table's planner takes the clinic's.
-    statement = _filtered(select(Message), MessageFilters(q="Nordmann"), "NO")
+    statement = _filtered(select(Message), MessageFilters(q="Nordmann"), "NO", uuid.uuid4())
     compiled = statement.compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
     )

@@ -52,7 +52,7 @@ class Once:
         )
 
 
-def once(
+async def once(
     request: Request,
     clinic: CurrentClinic,
     session: SessionDep,

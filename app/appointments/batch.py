@@ -322,6 +322,7 @@ async def upsert_many(
         return [item for item in accepted if isinstance(item, FieldError)]
     await recalls.follow_bookings(
         session,
+        clinic_id,
         bookings=[(patient.id, data.status, data.start) for _, data, patient in valid],
         now=now,
     )

@@ -154,7 +154,12 @@ async def follow_patients(
     recalls: dict[uuid.UUID, Recall] = {}
     ids = [patient_id for patient_id, _ in saved]
     for condition in in_batches(session, recall_table.c.patient_id, ids):
-        statement = select(Recall).where(condition).order_by(recall_table.c.id).with_for_update()
+        statement = (
+            select(Recall)
+            .where(recall_table.c.clinic_id == clinic_id, condition)
+            .order_by(recall_table.c.id)
+            .with_for_update()
+        )
         recalls.update((r.patient_id, r) for r in (await session.execute(statement)).scalars())
     changes = _RecallChanges()
     for patient_id, data in saved:
@@ -225,14 +230,15 @@ def _skipped_for_recipient(recall: Recall) -> bool:
 
 async def follow_bookings(
     session: AsyncSession,
+    clinic_id: uuid.UUID,
     *,
     bookings: Sequence[tuple[uuid.UUID, AppointmentStatus, datetime]],
     now: datetime,
 ) -> None:
-    """Appointments were pushed, each as (patient id, status, start). One booked and ahead
-    ends the patient's recall once a recall message was made: `booked` if one went, else
-    `skipped` (`has_appointment`); the message not yet gone is cancelled. A recall not yet
-    made is decided when its day comes."""
+    """Appointments were pushed to the clinic, each as (patient id, status, start). One
+    booked and ahead ends the patient's recall once a recall message was made: `booked` if
+    one went, else `skipped` (`has_appointment`); the message not yet gone is cancelled. A
+    recall not yet made is decided when its day comes."""
     patient_ids = list(
         dict.fromkeys(
             patient_id
@@ -244,7 +250,12 @@ async def follow_bookings(
         return
     recalls: list[Recall] = []
     for condition in in_batches(session, recall_table.c.patient_id, patient_ids):
-        statement = select(Recall).where(condition).order_by(recall_table.c.id).with_for_update()
+        statement = (
+            select(Recall)
+            .where(recall_table.c.clinic_id == clinic_id, condition)
+            .order_by(recall_table.c.id)
+            .with_for_update()
+        )
         recalls += (await session.execute(statement)).scalars()
     ending = [r for r in recalls if r.outcome is None and r.attempts > 0]
     waiting = [r.message_id for r in ending if r.message_id is not None]

@@ -11,10 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from app.appointments.models import AppointmentStatus
 from app.appointments.schemas import AppointmentWrite
 from app.appointments.service import upsert_appointment
 from app.core.clock import FixedClock
 from app.events.models import EventDelivery
+from app.patients.models import Patient
+from app.recalls import service as recalls
 from tests.appointments.conftest import (
     patch_settings,
     put_appointment,
@@ -180,6 +183,30 @@ class TestBooking:
         )
         clock.set(FIRST_SEND + timedelta(days=14, hours=-1))
         assert (await plan(sessionmaker, clinic, clock)).made == 0
+
+    async def test_a_booking_pushed_to_another_clinic_leaves_this_clinics_recall(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        other_clinic: ClinicAccess,
+        clock: FixedClock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await sent_recall(client, clinic, sessionmaker, clock)
+        async with sessionmaker() as session:
+            patient_id = (
+                await session.execute(
+                    select(col(Patient.id)).where(col(Patient.patient_no) == "1001")
+                )
+            ).scalar_one()
+            await recalls.follow_bookings(
+                session,
+                other_clinic.id,
+                bookings=[(patient_id, AppointmentStatus.BOOKED, LATER)],
+                now=clock.now(),
+            )
+            await session.commit()
+        assert (await recall_of(client, clinic, "1001"))["state"] == "sent"
 
     async def test_a_booked_appointment_ahead_means_no_recall(
         self,

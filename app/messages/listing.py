@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +78,11 @@ class MessageFilters:
 
 _RANGES = ("created", "scheduled", "sent")
 
+SENT_AFTER_CREATED_SLACK = timedelta(hours=1)
+"""A message is sent after it was made, so one sent before a time was made before it too:
+the newest-first walk can start there. The slack covers clocks of API and worker hosts
+that disagree."""
+
 
 def check_ranges(filters: MessageFilters) -> None:
     """Each range's end is after its start: a 422 naming every end that is not."""
@@ -107,6 +112,9 @@ def _in_ranges(statement: Select[Message], filters: MessageFilters) -> Select[Me
             statement = statement.where(column >= start)
         if (end := getattr(filters, f"{name}_to")) is not None:
             statement = statement.where(column < end)
+    if filters.sent_to is not None:
+        # Else PostgreSQL reads the newest messages, all sent after it, to find the first.
+        statement = statement.where(table.created_at < filters.sent_to + SENT_AFTER_CREATED_SLACK)
     return statement
 
 

@@ -45,8 +45,10 @@ async def one_of_each(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
 ) -> datetime:
-    """One message per status, sent an hour apart; returns when the first was sent."""
+    """One message per status, sent an hour apart (made before they went); returns when
+    the first was sent."""
     now = clock.now()
+    made = now - 4 * HOUR
     ids = {
         text: await _post(client, clinic, text)
         for text in ("venter", "sender", "sendt", "besvart", "feil", "avlyst")
@@ -55,8 +57,12 @@ async def one_of_each(
     ids["i morgen"] = later
     changes: dict[str, Json] = {
         "sender": {"status": MessageStatus.SENDING},
-        "sendt": {"status": MessageStatus.SENT, "sent_at": now - 3 * HOUR},
-        "besvart": {"status": MessageStatus.ANSWERED, "sent_at": now - 2 * HOUR},
+        "sendt": {"status": MessageStatus.SENT, "sent_at": now - 3 * HOUR, "created_at": made},
+        "besvart": {
+            "status": MessageStatus.ANSWERED,
+            "sent_at": now - 2 * HOUR,
+            "created_at": made,
+        },
         "feil": {"status": MessageStatus.FAILED},
         "avlyst": {"status": MessageStatus.CANCELLED},
     }
@@ -118,6 +124,23 @@ class TestTimeRanges:
         assert await _listed(client, clinic, sent_from=since_second) == ["besvart"]
         assert await _listed(client, clinic, sent_to=since_second) == ["sendt"]
         assert await _listed(client, clinic, sent_to=first.isoformat()) == []
+
+    async def test_sent_before_finds_one_whose_host_clock_was_behind(
+        self,
+        client: httpx.AsyncClient,
+        clinic: ClinicAccess,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FixedClock,
+    ) -> None:
+        """The worker's clock a few minutes behind the API's: sent_at before created_at."""
+        made = clock.now()
+        sent = await _post(client, clinic, "sendt")
+        values = {"status": MessageStatus.SENT, "sent_at": made - timedelta(minutes=5)}
+        async with sessionmaker.begin() as session:
+            await session.execute(update(Message).where(col(Message.id) == sent).values(**values))
+        assert await _listed(client, clinic, sent_to=(made - timedelta(minutes=1)).isoformat()) == [
+            "sendt"
+        ]
 
     async def test_scheduled_for_is_a_pending_messages(
         self,

@@ -43,9 +43,9 @@ async def _held_for_clinic(
     session: AsyncSession,
     messages: Sequence[ClaimedMessage],
     settings: ClinicSettings,
+    limits: Limits,
     claim: Claim,
 ) -> list[CapHit]:
-    limits = Limits.of(settings)
     candidates = [
         Candidate(message.type, message.cost, message.patient_id, message.to_number)
         for message in messages
@@ -66,9 +66,10 @@ async def hold_back_capped(
     claim: Claim,
 ) -> list[ClaimedMessage]:
     """The claimed messages that may go; the others are cancelled (`cap_reached`)."""
+    limits = {clinic_id: Limits.of(row) for clinic_id, row in settings.items()}
     by_clinic: dict[uuid.UUID, list[ClaimedMessage]] = defaultdict(list)
     for message in claimed:
-        if Limits.of(settings[message.clinic_id]).any:
+        if limits[message.clinic_id].any:
             by_clinic[message.clinic_id].append(message)
     if not by_clinic:
         return claimed
@@ -77,9 +78,10 @@ async def hold_back_capped(
     await _lock_clinics(session, sorted(by_clinic))
     hits: dict[uuid.UUID, list[CapHit]] = {}
     for clinic_id, messages in by_clinic.items():
-        limits = Limits.of(settings[clinic_id])
-        if any(not limits.exempt(message.type) for message in messages):
-            hits[clinic_id] = await _held_for_clinic(session, messages, settings[clinic_id], claim)
+        if any(not limits[clinic_id].exempt(message.type) for message in messages):
+            hits[clinic_id] = await _held_for_clinic(
+                session, messages, settings[clinic_id], limits[clinic_id], claim
+            )
     held = {hit.message_id: hit for found in hits.values() for hit in found}
     if not held:
         return claimed

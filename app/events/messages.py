@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import in_batches
 from app.events.models import EventType, event_subscription_table
 from app.events.service import NewEvent, record_events
 from app.messages.models import STATUS_CODES, MessageStatus, message_table
@@ -65,18 +66,18 @@ async def record_message_status_events(
     subscribed = select(event_subscription_table.c.clinic_id).where(
         event_subscription_table.c.disabled_at.is_(None)
     )
-    rows = await session.execute(
-        select(*_EVENT_COLUMNS).where(
-            _message.id.in_(message_ids), _message.clinic_id.in_(subscribed)
+    events: list[NewEvent] = []
+    for inside in in_batches(session, _message.id, message_ids):
+        rows = await session.execute(
+            select(*_EVENT_COLUMNS).where(inside, _message.clinic_id.in_(subscribed))
         )
-    )
-    events = [
-        NewEvent(
-            row.clinic_id,
-            EventType.MESSAGE_STATUS_CHANGED,
-            message_event_data(row._mapping),
-            row.patient_id,
+        events += (
+            NewEvent(
+                row.clinic_id,
+                EventType.MESSAGE_STATUS_CHANGED,
+                message_event_data(row._mapping),
+                row.patient_id,
+            )
+            for row in rows
         )
-        for row in rows
-    ]
     return await record_events(session, events, now=now)

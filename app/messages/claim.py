@@ -4,10 +4,12 @@ cancelled (`app.caps.enforce`)."""
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Update, select, update
+from sqlalchemy import Row, Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -26,6 +28,7 @@ _message = message_table.c
 _settings = clinic_settings_table.c
 patient_table = table_of(Patient)
 _patient = patient_table.c
+_CLAIMED_FIELDS = len(fields(ClaimedMessage))
 
 
 async def settings_of(
@@ -91,6 +94,15 @@ def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
             _message.type,
             _message.cost,
             _message.patient_id,
+            # For the stale-number guard (`_is_stale`), read in the same statement.
+            select(_patient.mobile)
+            .where(_patient.id == _message.patient_id)
+            .scalar_subquery()
+            .label("mobile"),
+            select(_patient.guardians)
+            .where(_patient.id == _message.patient_id)
+            .scalar_subquery()
+            .label("guardians"),
         )
     )
 
@@ -100,9 +112,11 @@ async def claim_due(
 ) -> tuple[list[ClaimedMessage], dict[uuid.UUID, ClinicSettings]]:
     """Mark up to `limit` due messages `sending` in one statement; give back paused ones
     and cancel those a cap holds back."""
-    rows = await session.execute(claim_statement(now, limit, worker_id))
-    claimed = [ClaimedMessage(*row) for row in rows]
-    claimed = await _drop_stale_numbers(session, claimed, now)
+    rows = (await session.execute(claim_statement(now, limit, worker_id))).all()
+    stale = {row.id for row in rows if _is_stale(row)}
+    if stale:
+        await _fail_stale(session, stale, now)
+    claimed = [ClaimedMessage(*row[:_CLAIMED_FIELDS]) for row in rows if row.id not in stale]
     if not claimed:
         return [], {}
     settings = await settings_of(session, {message.clinic_id for message in claimed})
@@ -117,36 +131,26 @@ async def claim_due(
     return await hold_back_capped(session, going, settings, Claim(worker_id, now)), settings
 
 
-async def _drop_stale_numbers(
-    session: AsyncSession, claimed: list[ClaimedMessage], now: datetime
-) -> list[ClaimedMessage]:
+def _is_stale(row: Row[Any]) -> bool:
     """The last guard: a patient's message whose number is no longer one of the patient's
     (a change committed after the message was made or re-addressed) fails, never goes."""
-    if not claimed:
-        return claimed
-    rows = await session.execute(
-        select(_message.id, _message.to_number, _patient.mobile, _patient.guardians)
-        .join(patient_table, _patient.id == _message.patient_id)
-        .where(_message.id.in_([message.id for message in claimed]))
-    )
-    stale = {
-        message_id
-        for message_id, number, mobile, guardians in rows
-        if number not in {mobile, *(guardian.get("mobile") for guardian in guardians)}
-    }
-    if not stale:
-        return claimed
+    if row.patient_id is None:
+        return False
+    guardians = row.guardians or []
+    return row.to_number not in {row.mobile, *(guardian.get("mobile") for guardian in guardians)}
+
+
+async def _fail_stale(session: AsyncSession, stale: set[uuid.UUID], now: datetime) -> None:
     outcome = Outcome()
-    for message_id in stale:
-        outcome.failed.append(
-            {
-                "id": message_id,
-                "failure_reason": FailureReason.NUMBER_CHANGED.value,
-                "failure_detail": None,
-            }
-        )
+    outcome.failed = [
+        {
+            "id": message_id,
+            "failure_reason": FailureReason.NUMBER_CHANGED.value,
+            "failure_detail": None,
+        }
+        for message_id in stale
+    ]
     await record(session, outcome, now=now)
-    return [message for message in claimed if message.id not in stale]
 
 
 async def _give_back_paused(

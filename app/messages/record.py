@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
-from app.core.db import bulk_update
+from app.core.db import bulk_update, in_batches
 from app.core.jobs import PendingJob, enqueue_after_commit, take_pending_jobs
 from app.events.messages import record_message_status_events
 from app.failover.circuit import CircuitPolicy
@@ -202,12 +202,15 @@ async def _changed_now(
     (sent with its claim time) was announced by the sweep already."""
     if not message_ids:
         return []
-    rows = await session.execute(
-        select(_message.id).where(
-            _message.id.in_(message_ids), or_(_message.sent_at == now, _message.failed_at == now)
+    changed: list[uuid.UUID] = []
+    for inside in in_batches(session, _message.id, message_ids):
+        rows = await session.execute(
+            select(_message.id).where(
+                inside, or_(_message.sent_at == now, _message.failed_at == now)
+            )
         )
-    )
-    return list(rows.scalars())
+        changed += rows.scalars()
+    return changed
 
 
 def delivery_unless_final(state: DeliveryState) -> Any:

@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -28,7 +30,12 @@ from app.appointments.messaging import (
     load_context,
     with_messages,
 )
-from app.appointments.models import Appointment, AppointmentStatus, DecisionOutcome
+from app.appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    DecisionOutcome,
+    appointment_table,
+)
 from app.appointments.models import appointment_reminder_table as decision_table
 from app.appointments.scheduling import (
     UNDOABLE_REASONS,
@@ -44,7 +51,7 @@ from app.appointments.schemas import AppointmentWrite
 from app.core.batch import BatchOutcome
 from app.core.db import bulk_update, in_batches
 from app.core.errors import Conflict, FieldError
-from app.core.models import table_of
+from app.core.models import as_loaded, table_of
 from app.messages.models import MessageStatus
 from app.patients.models import Patient
 from app.recalls import service as recalls
@@ -227,25 +234,34 @@ def _update(
     return Saved(view, outcome, Scheduling(view, patient, push, before[1] != patient.id))
 
 
-def _create(
+def _new_row(
     clinic_id: uuid.UUID,
     appointment_id: str,
     data: AppointmentWrite,
     patient: Patient,
     now: datetime,
-) -> Saved:
-    appointment = Appointment(
-        clinic_id=clinic_id,
-        appointment_id=appointment_id,
-        patient_id=patient.id,
-        practitioner=data.practitioner,
-        start_at=data.start.astimezone(UTC),
-        end_at=data.end.astimezone(UTC),
-        status=data.status.value,
-        sms_reminders=data.sms_reminders,
-        created_at=now,
-        updated_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "clinic_id": clinic_id,
+        "appointment_id": appointment_id,
+        "patient_id": patient.id,
+        "practitioner": data.practitioner,
+        "start_at": data.start.astimezone(UTC),
+        "end_at": data.end.astimezone(UTC),
+        "status": data.status.value,
+        "sms_reminders": data.sms_reminders,
+        "confirmation": None,
+        "confirmation_at": None,
+        "rescheduled_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _create(row: dict[str, Any], patient: Patient) -> Saved:
+    """A new appointment, from the row `_save` inserts."""
+    appointment = as_loaded(Appointment, row)
     view = AppointmentView(appointment, patient.patient_no)
     return Saved(view, BatchOutcome.CREATED, Scheduling(view, patient, push_of(appointment, None)))
 
@@ -276,8 +292,11 @@ async def _appointments(
     return found
 
 
-async def _flush(session: AsyncSession) -> None:
+async def _save(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the new appointments in one statement, and flush the changed ones."""
     try:
+        if rows:
+            await session.execute(insert(appointment_table), rows)
         await session.flush()
     except IntegrityError as exc:
         # Another request created the same appointment between our read and write.
@@ -330,6 +349,7 @@ async def upsert_many(
         session, clinic_id, [appointment_id for appointment_id, *_ in valid]
     )
     results: list[Saved | FieldError] = []
+    created: list[dict[str, Any]] = []
     for item in accepted:
         if isinstance(item, FieldError):
             results.append(item)
@@ -337,12 +357,12 @@ async def upsert_many(
         appointment_id, data, patient = item
         appointment = stored.get(appointment_id)
         if appointment is None:
-            saved = _create(clinic_id, appointment_id, data, patient, now)
-            session.add(saved.view.appointment)
+            created.append(_new_row(clinic_id, appointment_id, data, patient, now))
+            saved = _create(created[-1], patient)
         else:
             saved = _update(appointment, data, patient, now)
         results.append(saved)
-    await _flush(session)
+    await _save(session, created)
     saved_items = [result for result in results if isinstance(result, Saved)]
     stored_views = [
         saved.view for saved in saved_items if saved.outcome is not BatchOutcome.CREATED

@@ -1,6 +1,7 @@
 """Making an appointment's message rows from its decisions: templates, recipients, texts."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,8 +13,15 @@ from app.appointments.scheduling import (
     Decision,
     MessageFacts,
 )
+from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
-from app.messages.compose import Content, confirmed_keyword, merge_values, text_of
+from app.messages.compose import (
+    Content,
+    confirmed_keyword,
+    shared_merge_values,
+    text_of,
+    with_patient,
+)
 from app.messages.outgoing import outgoing
 from app.messages.recipients import Recipient, patient_recipients
 from app.messages.rows import MessageRow, new_message_row, shared_columns
@@ -23,6 +31,32 @@ from app.templates.defaults import TemplateType
 from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
 from app.templates.models import MessageTemplate
 from app.templates.stored import list_templates
+
+
+@dataclass(frozen=True, slots=True)
+class _Merge:
+    """An appointment's merge values, made once for all of its texts: those every text
+    shares, and each recipient's own."""
+
+    request: MessageContent
+    shared: dict[str, str]
+    recipients: list[dict[str, str]]
+
+
+def _merge(
+    content: Content, settings: ClinicSettings, patient: Patient, recipients: Sequence[Recipient]
+) -> _Merge:
+    shared = shared_merge_values(content, settings)
+    own = [with_patient(shared, patient, recipient) for recipient in recipients]
+    return _Merge(content.request, shared, own)
+
+
+def _text(content: Content, values: dict[str, str]) -> str | None:
+    """The text for one recipient; None: the template cannot be rendered."""
+    try:
+        return text_of(content, values)
+    except TemplateSyntaxError:
+        return None
 
 
 class Composer:
@@ -71,34 +105,34 @@ class Composer:
         )
         outcome: list[Decision] = []
         rows: list[MessageRow] = []
-        request: MessageContent | None = None
+        merge: _Merge | None = None
         for decision in decisions:
             if decision.timing is not None and not settings.sms_enabled:
                 decision = Decision(decision.kind, None, "sms_disabled")
             elif decision.timing is not None and not recipients:
                 decision = Decision(decision.kind, None, skipped[0].reason)
             elif decision.timing is not None:
-                request = request or self._request(appointment)
-                made, reason = self._rows(appointment, patient, decision, recipients, request)
+                content = self._content(appointment, decision, merge)
+                made: list[MessageRow] = []
+                reason: AppointmentSkipReason | None = "template_error"
+                if content is not None:
+                    merge = merge or _merge(content, settings, patient, recipients)
+                    made, reason = self._rows(content, patient, recipients, merge)
                 rows += made
                 decision = decision if reason is None else Decision(decision.kind, None, reason)
             outcome.append(decision)
         return outcome, rows
 
-    def _rows(
-        self,
-        appointment: Appointment,
-        patient: Patient,
-        decision: Decision,
-        recipients: Sequence[Recipient],
-        request: MessageContent,
-    ) -> tuple[list[MessageRow], AppointmentSkipReason | None]:
+    def _content(
+        self, appointment: Appointment, decision: Decision, merge: _Merge | None
+    ) -> Content | None:
+        """What the decision's texts share; None: its template cannot be parsed."""
         assert decision.timing is not None
-        settings, timing = self.context.settings, decision.timing
+        timing = decision.timing
         template, allow_reply = self.template(decision.kind)
         if template is None:
-            return [], "template_error"
-        content = Content(
+            return None
+        return Content(
             decision.kind,
             template,
             allow_reply,
@@ -106,18 +140,31 @@ class Composer:
             timing.expires_at,
             timing.send_at,
             timing.kind,
-            request,
+            merge.request if merge else self._request(appointment),
             appointment.start_at,
             appointment.patient_id,
-            confirmed_keyword(decision.kind, appointment, settings),
+            confirmed_keyword(decision.kind, appointment, self.context.settings),
         )
-        context = self.context
+
+    def _rows(
+        self,
+        content: Content,
+        patient: Patient,
+        recipients: Sequence[Recipient],
+        merge: _Merge,
+    ) -> tuple[list[MessageRow], AppointmentSkipReason | None]:
+        context, settings = self.context, self.context.settings
         shared = shared_columns(
-            clinic_id=context.clinic_id, settings=settings, content=content, now=context.now
+            clinic_id=context.clinic_id,
+            settings=settings,
+            content=content,
+            now=context.now,
+            values=merge.shared,
         )
         rows: list[MessageRow] = []
-        for recipient in recipients:  # a guardian's copy reads differently ([Mottaker], [du])
-            text = self._text(content, patient, recipient)
+        # A guardian's copy reads differently ([Mottaker], [du]).
+        for recipient, values in zip(recipients, merge.recipients, strict=True):
+            text = _text(content, values)
             if text is None:
                 return [], "template_error"
             if not text:
@@ -138,15 +185,6 @@ class Composer:
                 )
             )
         return rows, None
-
-    def _text(self, content: Content, patient: Patient, recipient: Recipient) -> str | None:
-        """The text for one recipient; None: the template cannot be rendered."""
-        try:
-            return text_of(
-                content, merge_values(content, self.context.settings, patient, recipient)
-            )
-        except TemplateSyntaxError:
-            return None
 
     def _request(self, appointment: Appointment) -> MessageContent:
         """What the messages service reads of a request: the appointment's id, practitioner

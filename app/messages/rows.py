@@ -24,17 +24,25 @@ def cost_of(segments: int, price_per_segment: Decimal) -> Decimal:
     return money(segments * Decimal(price_per_segment))
 
 
-def text_source(content: Content, settings: ClinicSettings) -> str | None:
+def text_source(
+    content: Content, settings: ClinicSettings, values: dict[str, str] | None = None
+) -> str | None:
     """What a rename renders the text again from: the template and the merge values that
-    are not the patient's own, kept only where the text holds the patient's name."""
+    are not the patient's own (`values`, if the caller has made them already), kept only
+    where the text holds the patient's name."""
     if not content.template.fields & NAME_FIELDS:
         return None
-    values = shared_merge_values(content, settings)
+    values = shared_merge_values(content, settings) if values is None else values
     return json.dumps({"template": content.template.text, "values": values}, ensure_ascii=False)
 
 
 def shared_columns(
-    *, clinic_id: uuid.UUID, settings: ClinicSettings, content: Content, now: datetime
+    *,
+    clinic_id: uuid.UUID,
+    settings: ClinicSettings,
+    content: Content,
+    now: datetime,
+    values: dict[str, str] | None = None,
 ) -> MessageRow:
     """The columns every message of one request has in common."""
     return {
@@ -52,7 +60,7 @@ def shared_columns(
         "expires_at": content.expires_at,
         "attempts": 0,
         "created_at": now,
-        "text_source": text_source(content, settings),
+        "text_source": text_source(content, settings, values),
     }
 
 

@@ -52,7 +52,7 @@ from app.messages.schemas import (
     MessageCreate,
     SkipReason,
 )
-from app.messages.wakeups import dispatch_job
+from app.messages.wakeups import wake_ups
 from app.optouts.service import blocked_numbers
 from app.patients import service as patients_service
 from app.patients.models import Patient, PatientView
@@ -61,13 +61,12 @@ from app.patients.models import Patient, PatientView
 async def store_messages(
     session: AsyncSession, rows: Sequence[MessageRow], *, now: datetime
 ) -> None:
-    """Insert in one statement (COPY on PostgreSQL) and wake the worker for each send time."""
+    """Insert in one statement (COPY on PostgreSQL) and wake the worker for the send times
+    due soon (the sweep wakes it for the others)."""
     if not rows:
         return
     await bulk_insert(session, message_table, rows)
-    send_times = {row["next_attempt_at"] for row in rows}  # a bulk send's are one
-    wake_ups = {dispatch_job(send_at, now) for send_at in send_times}
-    for job in sorted(wake_ups, key=lambda job: job.job_id or ""):
+    for job in wake_ups((row["next_attempt_at"] for row in rows), now):
         enqueue_after_commit(session, job)
 
 

@@ -14,7 +14,7 @@ from app.core.jobs import PendingJob, push_jobs
 from app.failover.circuit import CircuitPolicy
 from app.messages.dispatch import DispatchStats, dispatch_batch
 from app.messages.sweep import expire_overdue, settle_abandoned_sends, upcoming_send_times
-from app.messages.wakeups import DISPATCH_JOB, dispatch_job
+from app.messages.wakeups import DISPATCH_JOB, WAKE_UP_HORIZON, dispatch_job
 from app.metrics import observe_send_outcomes
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,6 @@ SWEEP_JOB = "messages.sweep"
 # their timeout, which would cancel a batch between its send and its record.
 LANE_TIME_BUDGET_SECONDS = 60.0
 DISPATCH_TIMEOUT_SECONDS = 600
-WAKE_UP_HORIZON = timedelta(minutes=10)
 
 JobContext = dict[str, Any]
 

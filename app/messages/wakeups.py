@@ -1,11 +1,15 @@
 """Waking the worker for messages due at a given time."""
 
 import math
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 from app.core.jobs import PendingJob
 
 DISPATCH_JOB = "messages.dispatch"
+WAKE_UP_HORIZON = timedelta(minutes=10)
+"""The sweep wakes the worker for every send time due within this, every
+`sweep_interval_seconds` (at most 30 s): later work needs no wake-up of its own."""
 
 
 def dispatch_job(send_at: datetime, now: datetime) -> PendingJob:
@@ -20,3 +24,11 @@ def dispatch_job(send_at: datetime, now: datetime) -> PendingJob:
     second = math.ceil(send_at.timestamp())
     at = datetime.fromtimestamp(second, UTC)
     return PendingJob(DISPATCH_JOB, (), job_id=f"dispatch:{second}", defer_until=at)
+
+
+def wake_ups(send_times: Iterable[datetime], now: datetime) -> list[PendingJob]:
+    """The wake-ups for new work, one per second, in id order: only for what is due within
+    the sweep's horizon. A batch of appointments has thousands of reminder times days
+    ahead; each sweep that finds one within its horizon wakes the worker for it on time."""
+    soon = {dispatch_job(at, now) for at in send_times if at <= now + WAKE_UP_HORIZON}
+    return sorted(soon, key=lambda job: job.job_id or "")

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 SEARCH_HORIZON_DAYS = 14
@@ -89,9 +90,9 @@ class Expired:
 def is_paused(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> bool:
     """Whether sending at ``moment`` is forbidden by ``rules`` in zone ``tz``."""
     moment = _as_utc(moment, "moment")
-    day = moment.astimezone(tz).date()
-    nearby = _allowed_intervals(day - timedelta(days=2), day + timedelta(days=2), rules, tz)
-    return not any(start <= moment < end for start, end in nearby)
+    return not any(
+        start <= moment < end for start, end in _nearby(moment.astimezone(tz).date(), rules, tz)
+    )
 
 
 def next_stretch_start(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> datetime | None:
@@ -129,7 +130,7 @@ def allowed_stretches(
     """The stretches of local days ``first_day..last_day``, in order: a moment on one of
     those days is not paused exactly when it lies in one (``is_paused`` for many moments
     at once)."""
-    return _stretches(first_day, last_day, rules, tz)
+    return list(_stretches(first_day, last_day, rules, tz))
 
 
 def waiting_since(moment: datetime, rules: PauseRules, tz: ZoneInfo) -> datetime:
@@ -185,8 +186,19 @@ def _last_chance_before(
     return max(start, end - ANCHORED_MARGIN, now)
 
 
-def _stretches(first_day: date, last_day: date, rules: PauseRules, tz: ZoneInfo) -> list[Interval]:
-    """Allowed time on local days ``first_day..last_day`` merged into stretches.
+@lru_cache(maxsize=4096)
+def _nearby(day: date, rules: PauseRules, tz: ZoneInfo) -> tuple[Interval, ...]:
+    """The allowed intervals of the local days around ``day``. Pure, so remembered: a batch
+    of appointments asks about the same few days thousands of times."""
+    return tuple(_allowed_intervals(day - timedelta(days=2), day + timedelta(days=2), rules, tz))
+
+
+@lru_cache(maxsize=4096)
+def _stretches(
+    first_day: date, last_day: date, rules: PauseRules, tz: ZoneInfo
+) -> tuple[Interval, ...]:
+    """Allowed time on local days ``first_day..last_day`` merged into stretches; remembered
+    like ``_nearby``.
 
     Stretches touching the ends of the searched days may really extend further.
     """
@@ -196,7 +208,7 @@ def _stretches(first_day: date, last_day: date, rules: PauseRules, tz: ZoneInfo)
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
-    return merged
+    return tuple(merged)
 
 
 def _allowed_intervals(

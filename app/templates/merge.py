@@ -14,10 +14,11 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel import Locale
 
 __all__ = [
     "KNOWN_FIELDS",
@@ -263,7 +264,14 @@ def render(text: str, values: Mapping[str, str | None]) -> str:
     return parse(text).render(values)
 
 
-_APPOINTMENT_PATTERN = "EEEE d. MMMM 'kl.' HH:mm"
+@lru_cache(maxsize=1)
+def _names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Bokmål weekday (Monday first) and month names from CLDR via Babel: looked up once,
+    not for every text (a batch of appointments makes thousands)."""
+    locale = Locale.parse("nb")
+    weekdays = tuple(locale.days["format"]["wide"][day] for day in range(7))
+    months = tuple(locale.months["format"]["wide"][month] for month in range(1, 13))
+    return weekdays, months
 
 
 def format_appointment_time(start: datetime, tz: ZoneInfo) -> str:
@@ -276,9 +284,8 @@ def format_appointment_time(start: datetime, tz: ZoneInfo) -> str:
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValueError("format_appointment_time() needs a timezone-aware datetime")
     local = start.astimezone(tz)
-    formatted = format_datetime(local, _APPOINTMENT_PATTERN, tzinfo=tz, locale="nb")
-    # CLDR data may use no-break spaces; SMS text should use plain spaces (GSM-7).
-    return str(formatted).replace("\u00a0", " ").replace("\u202f", " ")
+    weekdays, months = _names()
+    return f"{weekdays[local.weekday()]} {local.day}. {months[local.month - 1]} kl. {local:%H:%M}"
 
 
 def join_words(words: Sequence[str]) -> str:

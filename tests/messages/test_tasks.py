@@ -1,6 +1,7 @@
 """The worker's jobs with real Redis: wake-ups survive a flush, and dispatch sends."""
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
+from app.core.config import Settings
 from app.deliveries.service import DeliveryReport
 from app.events.models import EventDelivery
 from app.messages import tasks
 from app.messages.models import Message
-from app.messages.wakeups import dispatch_job
+from app.messages.wakeups import WAKE_UP_HORIZON, dispatch_job
 from tests.conftest import ClinicAccess
 
 
@@ -44,6 +46,36 @@ async def test_sweep_wakes_the_worker_again_after_redis_lost_its_jobs(
     result = await tasks.sweep(ctx)
     assert result["wake_ups"] == 2
     assert await _job_ids(redis) == expected
+
+
+async def test_work_days_ahead_is_woken_for_by_the_sweep_and_sent_at_its_time(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    ctx: dict[str, Any],
+    redis: ArqRedis,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock: FixedClock = ctx["clock"]
+    due = clock.now().replace(microsecond=0) + timedelta(days=3)
+    await _queue(client, clinic, send_after=due.isoformat())
+    assert f"dispatch:{int(due.timestamp())}" not in await _job_ids(redis), "none of its own"
+
+    # The first sweep after it comes within the horizon runs at most one interval later.
+    longest_interval = Settings.model_fields["sweep_interval_seconds"].metadata[1].le
+    clock.set(due - WAKE_UP_HORIZON + timedelta(seconds=longest_interval))
+    assert (await tasks.dispatch(ctx))["claimed"] == 0, "not due yet"
+    await tasks.sweep(ctx)
+    (job,) = await redis.queued_jobs()
+    assert job.job_id == f"dispatch:{int(due.timestamp())}"
+    # Deferred by the time left (arq counts from its own clock).
+    deferred_by = job.score / 1000 - time.time()
+    assert abs(deferred_by - (due - clock.now()).total_seconds()) < 5
+
+    clock.set(due)
+    assert (await tasks.dispatch(ctx))["accepted"] == 1
+    async with sessionmaker() as session:
+        message = (await session.execute(select(Message))).scalars().one()
+    assert (message.status, message.sent_at) == ("sent", due)
 
 
 def test_wake_ups_for_later_work_run_when_all_of_its_second_is_due() -> None:

@@ -206,7 +206,9 @@ async def test_the_cron_job_plans_each_clinic_that_sends_recalls(
 ) -> None:
     await due_patient(client, clinic)
     await due_patient(client, other_clinic)  # recall is off there
+    clock.advance(minutes=55)  # its send time (12:00) within the sweep's horizon
     result = await tasks.plan({"clock": clock, "sessionmaker": sessionmaker, "redis": redis})
     assert result == {"made": 1, "skipped": 0, "held_back": 0}
-    assert [m.clinic_id for m in await recall_messages(sessionmaker)] == [clinic.id]
+    [made] = await recall_messages(sessionmaker)
+    assert (made.clinic_id, made.next_attempt_at) == (clinic.id, clock.now() + timedelta(minutes=5))
     assert await redis.zcard("arq:queue") == 1, "the worker is woken for the send time"

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -336,6 +337,14 @@ def test_format_weekday_names() -> None:
         format_appointment_time(monday + timedelta(days=i), OSLO).split()[0] for i in range(7)
     ]
     assert weekdays == ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"]
+
+
+def test_format_reads_as_babel_formats_it_every_day_of_a_year() -> None:
+    start = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+    for hour in range(0, 366 * 24, 7):
+        moment = start + timedelta(hours=hour)
+        babel = format_datetime(moment, "EEEE d. MMMM 'kl.' HH:mm", tzinfo=OSLO, locale="nb")
+        assert format_appointment_time(moment, OSLO) == babel.replace("\u00a0", " ")
 
 
 def test_format_pads_hours_and_minutes() -> None:

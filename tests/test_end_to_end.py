@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from arq.connections import ArqRedis
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +30,6 @@ from app.events import tasks as event_tasks
 from app.messages import tasks as message_tasks
 from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
-from tests.events.test_delivery import FakeRedis
 from tests.support.standard_webhooks import signed_with
 
 TIMEOUT = 10.0
@@ -234,6 +234,7 @@ async def test_reminder_delivered_answered_and_announced(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
+    redis: ArqRedis,
 ) -> None:
     await configure_clinic(client, clinic)
     urls = await webhook_urls(client, clinic, api_url)
@@ -270,7 +271,7 @@ async def test_reminder_delivered_answered_and_announced(
                 "sessionmaker": sessionmaker,
                 "clock": clock,
                 "settings": settings,
-                "redis": FakeRedis(),
+                "redis": redis,
                 "status": SimpleNamespace(worker_id="e2e-worker"),
                 "http": http,
                 "providers": ProviderFactory(

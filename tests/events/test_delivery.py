@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,24 +29,21 @@ from tests.support.standard_webhooks import signed_with
 from tests.test_metrics import sample, scrape
 
 
-class FakeRedis:
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, str | None]] = []
-
-    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None, **_: Any) -> None:
-        self.jobs.append((function, _job_id))
+async def queued(redis: ArqRedis) -> list[tuple[str, str]]:
+    """The functions and ids of the jobs waiting in Redis."""
+    return sorted((job.function, job.job_id) for job in await redis.queued_jobs())
 
 
 @pytest.fixture
 async def ctx(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, redis: ArqRedis
 ) -> AsyncIterator[dict[str, Any]]:
     async with httpx.AsyncClient() as http:
         yield {
             "sessionmaker": sessionmaker,
             "clock": clock,
             "http": http,
-            "redis": FakeRedis(),
+            "redis": redis,
             "random": lambda: 0.5,  # the middle of the jitter: the plain schedule
         }
 
@@ -181,7 +179,7 @@ class TestRetries:
         assert delivery.status == "pending"
         assert delivery.next_attempt_at == clock.now() + timedelta(seconds=10)
         assert delivery.last_error is not None
-        assert ctx["redis"].jobs == [
+        assert await queued(ctx["redis"]) == [
             ("events.deliver", f"events:{int(clock.now().timestamp()) + 10}")
         ]
 
@@ -483,7 +481,9 @@ class TestSweep:
         await subscribe(client, clinic, event_types=["reply.received"])
         await emit(sessionmaker, clinic, clock)
         assert await tasks.sweep(ctx) == {"due": 1}
-        assert ctx["redis"].jobs == [("events.deliver", f"events:{int(clock.now().timestamp())}")]
+        assert await queued(ctx["redis"]) == [
+            ("events.deliver", f"events:{int(clock.now().timestamp())}")
+        ]
 
     async def test_a_claim_left_by_a_dead_worker_lapses(
         self,

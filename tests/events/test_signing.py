@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -23,7 +24,6 @@ from app.events.models import EventSubscription, EventType, event_subscription_t
 from app.events.service import ROTATION_GRACE, record_event
 from app.events.signing import SECRET_BYTES, generate_secret
 from tests.conftest import ClinicAccess
-from tests.events.test_delivery import FakeRedis
 from tests.events.test_subscriptions_api import subscribe
 from tests.test_end_to_end import HttpServer, Request
 
@@ -54,14 +54,14 @@ async def practice() -> AsyncIterator[tuple[PracticeSystem, str]]:
 
 @pytest.fixture
 async def ctx(
-    sessionmaker: async_sessionmaker[AsyncSession], real_time: FixedClock
+    sessionmaker: async_sessionmaker[AsyncSession], real_time: FixedClock, redis: ArqRedis
 ) -> AsyncIterator[dict[str, Any]]:
     async with httpx.AsyncClient() as http:
         yield {
             "sessionmaker": sessionmaker,
             "clock": real_time,
             "http": http,
-            "redis": FakeRedis(),
+            "redis": redis,
             "random": lambda: 0.5,
         }
 

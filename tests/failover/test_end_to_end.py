@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,7 +19,6 @@ from app.messages import tasks as message_tasks
 from app.messages.models import Message
 from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
-from tests.events.test_delivery import FakeRedis
 from tests.failover.conftest import send
 from tests.support.link_server import FakeLinkServer
 from tests.support.sinch_server import FakeSinchServer
@@ -35,6 +35,7 @@ async def worker_ctx(
     clock: FixedClock,
     link: FakeLinkServer,
     sinch: FakeSinchServer,
+    redis: ArqRedis,
 ) -> AsyncIterator[dict[str, object]]:
     config = settings.model_copy(
         update={
@@ -53,7 +54,7 @@ async def worker_ctx(
             "sessionmaker": sessionmaker,
             "clock": clock,
             "settings": config,
-            "redis": FakeRedis(),
+            "redis": redis,
             "status": SimpleNamespace(worker_id="e2e-worker"),
             "providers": ProviderFactory(config, http, no_sandbox, clock.now),
         }

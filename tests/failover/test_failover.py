@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
@@ -13,7 +14,6 @@ from app.deliveries import tasks as delivery_tasks
 from app.failover.circuit import CircuitState, state_at
 from app.providers.registry import ProviderFactory
 from tests.conftest import ClinicAccess
-from tests.events.test_delivery import FakeRedis
 from tests.failover.conftest import Providers, circuit, dispatch, load, send
 
 
@@ -219,6 +219,7 @@ async def test_reports_from_either_provider_are_applied_to_the_messages_each_too
     factory: ProviderFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
+    redis: ArqRedis,
 ) -> None:
     providers.link_up()
     by_link = await send(client, failover_clinic, "+4791234561")
@@ -257,7 +258,7 @@ async def test_reports_from_either_provider_are_applied_to_the_messages_each_too
     for url, body in ((link_url, link_report), (sinch_url, sinch_report), (link_url, forged)):
         assert (await client.post(url, json=body)).status_code == 200
     clock.advance(seconds=2)
-    ctx = {"sessionmaker": sessionmaker, "clock": clock, "redis": FakeRedis()}
+    ctx = {"sessionmaker": sessionmaker, "clock": clock, "redis": redis}
     applied = await delivery_tasks.apply_stored(ctx)
     assert (applied["applied"], applied["unknown_message"]) == (2, 1)
     for message_id in (by_link, by_sinch):

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
@@ -15,7 +16,6 @@ from app.core.config import Settings
 from app.deliveries import tasks as delivery_tasks
 from app.reconciliation.tasks import reconcile
 from tests.conftest import ClinicAccess
-from tests.events.test_delivery import FakeRedis
 from tests.failover.conftest import load, send
 from tests.support.dispatch import RecordingProvider, dispatch_once
 
@@ -77,7 +77,10 @@ def api() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 async def ctx(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    settings: Settings,
+    redis: ArqRedis,
 ) -> AsyncIterator[dict[str, Any]]:
     async with httpx.AsyncClient() as http:
         yield {
@@ -85,7 +88,7 @@ async def ctx(
             "clock": clock,
             "settings": settings,
             "http": http,
-            "redis": FakeRedis(),
+            "redis": redis,
         }
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -21,12 +22,13 @@ from app.providers.sandbox import (
     SandboxProvider,
 )
 from tests.conftest import ClinicAccess
-from tests.events.test_delivery import FakeRedis
+from tests.events.test_delivery import queued
 from tests.events.test_subscriptions_api import subscribe
 from tests.support.dispatch import dispatch_once
 from tests.webhooks.helpers import create_message, load_message
 
 SLOW = timedelta(minutes=90)
+APPLIER = "deliveries.apply_stored"
 
 
 def sandbox(engine: AsyncEngine, clock: FixedClock, redis: Any) -> SandboxProvider:
@@ -42,6 +44,7 @@ async def test_reports_whose_wake_up_never_reached_redis_are_applied_by_the_swee
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
+    redis: ArqRedis,
 ) -> None:
     await subscribe(client, clinic, event_types=["message.status_changed"])
     numbers = {
@@ -53,7 +56,7 @@ async def test_reports_whose_wake_up_never_reached_redis_are_applied_by_the_swee
     ids = {name: await create_message(client, clinic, to=to) for name, to in numbers.items()}
     # No Redis at all: every wake-up job is lost.
     await dispatch_once(sessionmaker, clock, sandbox(engine, clock, redis=None))
-    ctx = {"sessionmaker": sessionmaker, "clock": clock, "redis": FakeRedis()}
+    ctx = {"sessionmaker": sessionmaker, "clock": clock, "redis": redis}
 
     assert (await tasks.sweep(ctx))["applied"] == 0  # not due yet
     assert (await load_message(sessionmaker, ids["ok"])).delivery == "accepted"
@@ -80,29 +83,20 @@ async def test_reports_whose_wake_up_never_reached_redis_are_applied_by_the_swee
     assert sorted(e.data["delivery"] for e in events).count("delivered") == 2
 
 
-class RecordingRedis:
-    def __init__(self) -> None:
-        self.job_ids: list[str] = []
-
-    async def enqueue_job(self, function: str, *args: Any, _job_id: str, **_: Any) -> object:
-        assert function == "deliveries.apply_stored"
-        self.job_ids.append(_job_id)
-        return object()
-
-
 async def test_the_applier_is_woken_for_the_second_a_report_falls_due(
     client: httpx.AsyncClient,
     clinic: ClinicAccess,
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
+    redis: ArqRedis,
 ) -> None:
     await create_message(client, clinic, to="+4791234567")
     await create_message(client, clinic, to=SLOW_DELIVERY_NUMBER)
-    redis = RecordingRedis()
 
     await dispatch_once(sessionmaker, clock, sandbox(engine, clock, redis))
 
     now = int(clock.now().timestamp())
     due = [now + 2, now + int(SLOW.total_seconds())]
-    assert sorted(redis.job_ids) == [f"apply-reports:{second + 1}" for second in due]
+    appliers = [job_id for function, job_id in await queued(redis) if function == APPLIER]
+    assert appliers == [f"apply-reports:{second + 1}" for second in due]

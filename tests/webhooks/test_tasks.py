@@ -5,19 +5,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
 from app.deliveries import tasks
 from app.deliveries.reports import apply_job
 from tests.conftest import ClinicAccess
-from tests.events.test_delivery import FakeRedis
+from tests.events.test_delivery import queued
 from tests.events.test_subscriptions_api import subscribe
 from tests.webhooks.helpers import load_message, sent_message, webhook_path
 
 
-def context(sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock) -> dict[str, Any]:
-    return {"sessionmaker": sessionmaker, "clock": clock, "redis": FakeRedis()}
+def context(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock, redis: ArqRedis
+) -> dict[str, Any]:
+    return {"sessionmaker": sessionmaker, "clock": clock, "redis": redis}
 
 
 async def test_stored_reports_are_applied_and_announced(
@@ -25,6 +28,7 @@ async def test_stored_reports_are_applied_and_announced(
     clinic: ClinicAccess,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: FixedClock,
+    redis: ArqRedis,
 ) -> None:
     await subscribe(client, clinic, event_types=["message.status_changed"])
     ids = [
@@ -35,14 +39,15 @@ async def test_stored_reports_are_applied_and_announced(
     for n, message_id in enumerate(ids):
         await client.post(path, json={"refId": message_id, "id": f"r{n}", "resultCode": 1001})
     await client.post(path, json={"refId": str(uuid.uuid4()), "id": "x", "resultCode": 1001})
-    ctx = context(sessionmaker, clock)
+    ctx = context(sessionmaker, clock, redis)
+    await redis.flushdb()  # the wake-ups of the sends and of the reports
 
     result = await tasks.apply_stored(ctx)
 
     assert result == {"applied": 3, "unknown_message": 1, "waiting": 0}
     for message_id in ids:
         assert (await load_message(sessionmaker, message_id)).delivery == "delivered"
-    assert [job for job, _ in ctx["redis"].jobs] == ["events.deliver"]
+    assert [function for function, _ in await queued(redis)] == ["events.deliver"]
     assert await tasks.apply_stored(ctx) == {"applied": 0, "unknown_message": 0, "waiting": 0}
     assert await tasks.sweep(ctx) == {"applied": 0, "unknown_message": 0, "waiting": 0}
 

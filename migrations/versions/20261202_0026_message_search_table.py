@@ -37,18 +37,20 @@ def _document(row: str = "") -> str:
     return f"lower({name} || ' ' || {recipient} || ' ' || {text})"
 
 
-_BACKFILL = (
-    "INSERT INTO message_search (message_id, clinic_id, document) "
-    f"SELECT id, clinic_id, {_document()} FROM message"
-)
-_COPY = (
-    "INSERT INTO message_search (message_id, clinic_id, document) "
-    f"VALUES (NEW.id, NEW.clinic_id, {_document('NEW.')})"
-)
+_INTO = "INSERT INTO message_search (message_id, clinic_id, document)"
+_BACKFILL = f"{_INTO} SELECT id, clinic_id, {_document()} FROM message"
+_COPY = f"{_INTO} VALUES (NEW.id, NEW.clinic_id, {_document('NEW.')})"
 _CHANGED = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in _WATCHED)
 _OF_WATCHED = ", ".join(_WATCHED)
-# The row trigger's upsert: a message updated while the backfill runs is copied even so.
+# Inserts are copied once a statement (a bulk insert is one INSERT ... SELECT, not a
+# function call a row); updates a row, upserted: a message updated while the backfill
+# runs is copied even so.
 _POSTGRESQL = (
+    f"""CREATE FUNCTION message_search_copy_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_INTO} SELECT id, clinic_id, {_document()} FROM inserted;
+        RETURN NULL;
+    END $$""",
     f"""CREATE FUNCTION message_search_copy() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         {_COPY}
@@ -56,7 +58,8 @@ _POSTGRESQL = (
         RETURN NULL;
     END $$""",
     "CREATE TRIGGER message_search_insert AFTER INSERT ON message "
-    "FOR EACH ROW EXECUTE FUNCTION message_search_copy()",
+    "REFERENCING NEW TABLE AS inserted "
+    "FOR EACH STATEMENT EXECUTE FUNCTION message_search_copy_inserted()",
     f"CREATE TRIGGER message_search_update AFTER UPDATE OF {_OF_WATCHED} ON message "
     f"FOR EACH ROW WHEN ({_CHANGED}) EXECUTE FUNCTION message_search_copy()",
 )
@@ -110,5 +113,6 @@ def downgrade() -> None:
     for trigger in ("message_search_insert", "message_search_update"):
         op.execute(f"DROP TRIGGER {trigger}" + (" ON message" if postgresql else ""))
     if postgresql:
+        op.execute("DROP FUNCTION message_search_copy_inserted()")
         op.execute("DROP FUNCTION message_search_copy()")
     op.drop_table("message_search")

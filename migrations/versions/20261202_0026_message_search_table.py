@@ -8,8 +8,9 @@ Each status update of a message (the worker's claim and record, delivery reports
 the trigram index on `message` (0025), though the searched text never changes then. The
 searched document now lives in `message_search`, one row a message, with the trigram
 index (by clinic, btree_gin as in 0025) on PostgreSQL; triggers fill it when a message is
-inserted and refresh it only when its text or names are updated. SQLite gets the same
-table and triggers, so the search reads one table on both.
+inserted (on PostgreSQL once a statement: a bulk insert costs one INSERT ... SELECT more)
+and refresh it only when its text or names are updated. SQLite gets the same table and
+triggers, so the search reads one table on both.
 
 On PostgreSQL the triggers come first, then the backfill of existing rows and the index
 (CONCURRENTLY): `message` keeps taking writes. A message updated while the backfill runs

@@ -9,7 +9,7 @@ from app.deliveries.models import StoredDeliveryReport
 from app.events.models import EventDelivery, EventDeliveryAttempt, EventSubscription
 from app.failover.models import ProviderCircuit
 from app.idempotency.models import IdempotencyRecord
-from app.messages.models import Message
+from app.messages.models import Message, MessageSearch
 from app.optouts.models import NumberOptOut
 from app.patients.models import Patient
 from app.recalls.models import Recall
@@ -18,9 +18,9 @@ from app.replies.models import Reply
 from app.templates.models import MessageTemplate
 from app.worker.models import WorkerStatus
 
-# Indexes that only migrations know: PostgreSQL-only expression indexes (0021, 0025: the
-# message search by clinic), which the models cannot declare for one dialect alone.
-MIGRATION_ONLY_INDEXES = frozenset({"ix_message_clinic_search"})
+# Indexes that only migrations know: PostgreSQL-only indexes (0026: the message search's
+# trigram index by clinic), which the models cannot declare for one dialect alone.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_message_search_document"})
 
 
 def include_in_comparison(
@@ -43,6 +43,7 @@ __all__ = [
     "IdempotencyRecord",
     "Message",
     "MessageAppointment",
+    "MessageSearch",
     "MessageTemplate",
     "NumberOptOut",
     "Patient",

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -11,8 +11,6 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
-    Text,
-    cast,
     func,
     literal_column,
     select,
@@ -30,7 +28,13 @@ from app.core.pagination import decode_time_cursor, encode_time_cursor
 from app.core.phones import (
     number_filter,
 )
-from app.messages.models import STATUS_CODES, Message, MessageStatus, message_table
+from app.messages.models import (
+    STATUS_CODES,
+    Message,
+    MessageStatus,
+    message_search_table,
+    message_table,
+)
 
 
 class StatusFilter(StrEnum):
@@ -155,20 +159,18 @@ def _filtered(
         statement = statement.where(
             table.id.in_(_of_appointment(clinic_id, filters.appointment_id))
         )
-    if filters.q:
-        statement = statement.where(matches(filters.q))
     return statement
 
 
-def matches(q: str) -> ColumnElement[bool]:
-    """The free text `q` is in the message (names or text), case folded, wildcards literal."""
-    return searched().contains(q.lower(), autoescape=True)
+def holds(document: ColumnElement[str], q: str) -> ColumnElement[bool]:
+    """The free text `q` is in the searched document, case folded, wildcards literal."""
+    return document.contains(q.lower(), autoescape=True)
 
 
-def searched(table: ReadOnlyColumnCollection[str, Any] = message_table.c) -> ColumnElement[str]:
-    """What free text is looked for in (on `table`, the message table or a subquery of it).
-    PostgreSQL's trigram index holds this very expression (migration 0025), constants
-    included: they are literals, not parameters, or the planner could not match the index."""
+def searched(table: ReadOnlyColumnCollection[str, Any]) -> ColumnElement[str]:
+    """The searched document of the rows of `table` (a subquery of messages): their names
+    and text, case folded. The very document the triggers of migration 0026 copy into
+    `message_search`, where the search past its window looks."""
     empty: ColumnElement[str] = literal_column("''")
     space: ColumnElement[str] = literal_column("' '")
     name, recipient, text = (
@@ -184,14 +186,17 @@ SEARCH_WINDOW = 2000
 Past them it reads what the trigram index finds, which is few rows for any other word."""
 
 
-def in_clinic(session: AsyncSession, clinic_id: uuid.UUID) -> ColumnElement[bool]:
-    """The clinic as the search's trigram index holds it on PostgreSQL (migration 0025):
-    as text, which no other index does, so the planner can only answer the clinic and the
-    word together, in that index, and never swap in a clinic index and read every row of
-    the clinic for a word it lacks."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(message_table.c.clinic_id, Text) == str(clinic_id)
-    return message_table.c.clinic_id == clinic_id
+def search_hits(unscoped: Select[Message], clinic_id: uuid.UUID, q: str) -> Select[Message]:
+    """The ids of the clinic's rows of `unscoped` that hold `q`, as found in the trigram
+    index of `message_search` (clinic and word together, migration 0026). The clinic is
+    asked of the copy alone: asked of `message` too, the planner could walk a clinic index
+    of it and read every row of the clinic for a word it lacks."""
+    table, copy = message_table.c, message_search_table.c
+    return (
+        unscoped.with_only_columns(table.id)
+        .join(message_search_table, copy.message_id == table.id)
+        .where(copy.clinic_id == clinic_id, holds(copy.document, q))
+    )
 
 
 async def _search(
@@ -205,9 +210,10 @@ async def _search(
 
     Left to itself PostgreSQL either walks the clinic newest first, which for a word the
     clinic lacks reads every row, or reads all that the trigram index finds, which for a
-    word in most rows is most of them. So: the newest SEARCH_WINDOW rows first; only if
-    they hold too few, the trigram index for the older rows, fenced in a materialized CTE
-    so the planner cannot turn it back into the walk."""
+    word in most rows is most of them. So: the newest SEARCH_WINDOW rows first, their
+    document computed as read; only if they hold too few, the trigram index of
+    `message_search` for the older rows, fenced in a materialized CTE so the planner cannot
+    turn it back into the walk."""
     table = message_table.c
     statement = unscoped.where(table.clinic_id == clinic_id)
     recent = statement.order_by(*_NEWEST_FIRST).limit(SEARCH_WINDOW).subquery()
@@ -216,7 +222,7 @@ async def _search(
         (
             await session.execute(
                 select(window)
-                .where(searched(recent.c).contains(q.lower(), autoescape=True))
+                .where(holds(searched(recent.c), q))
                 .order_by(recent.c.created_at.desc(), recent.c.id.desc())
                 .limit(wanted)
             )
@@ -231,12 +237,8 @@ async def _search(
     if boundary is None:  # the window held every row
         return found
     hits = (
-        unscoped.with_only_columns(table.id)
-        .where(
-            in_clinic(session, clinic_id),
-            matches(q),
-            tuple_(table.created_at, table.id) < tuple(boundary),
-        )
+        search_hits(unscoped, clinic_id, q)
+        .where(tuple_(table.created_at, table.id) < tuple(boundary))
         .cte("hits")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
@@ -261,7 +263,7 @@ async def list_messages(
     check_ranges(filters)
     settings = await get_clinic_settings(session, clinic_id)
     table = message_table.c
-    unscoped = _filtered(select(Message), replace(filters, q=None), settings.country, clinic_id)
+    unscoped = _filtered(select(Message), filters, settings.country, clinic_id)
     if cursor is not None:
         after = decode_time_cursor(cursor)
         unscoped = unscoped.where(tuple_(table.created_at, table.id) < after)

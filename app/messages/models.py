@@ -94,8 +94,8 @@ class Message(SQLModel, table=True):
         Index("ix_message_clinic_sent", "clinic_id", "sent_at"),
         Index("ix_message_clinic_appointment", "clinic_id", "appointment_id"),
         Index("ix_message_clinic_patient", "clinic_id", "patient_id"),
-        # The list's filters, each in the list's order (migration 0021); on PostgreSQL a
-        # trigram index serves the free-text search too (app/messages/listing.py).
+        # The list's filters, each in the list's order (migration 0021); the free-text
+        # search has its own table and index (MessageSearch).
         Index("ix_message_clinic_number", "clinic_id", "to_number", "created_at", "id"),
         Index("ix_message_clinic_status", "clinic_id", "status", "created_at", "id"),
         Index("ix_message_clinic_type", "clinic_id", "type", "created_at", "id"),
@@ -157,3 +157,21 @@ class Message(SQLModel, table=True):
 
 
 message_table = table_of(Message)
+
+
+class MessageSearch(SQLModel, table=True):
+    """What the free-text search of `GET /v1/messages` looks in: one row a message, its
+    names and text case folded (`searched()` in app/messages/listing.py). Database
+    triggers keep it (migration 0026): on a message's insert, and on an update of its text
+    or names only, so the trigram index here (PostgreSQL) is not written again by the
+    status updates of sending. A migration that rebuilds `message` on SQLite (a batch
+    alter) drops those triggers and must make them again."""
+
+    __tablename__ = "message_search"
+
+    message_id: uuid.UUID = Field(foreign_key="message.id", ondelete="CASCADE", primary_key=True)
+    clinic_id: uuid.UUID
+    document: str
+
+
+message_search_table = table_of(MessageSearch)

@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.core.clock import FixedClock
 from app.core.config import Settings
 from app.deliveries.models import StoredDeliveryReport
-from app.messages.models import Message
+from app.messages.models import Message, MessageSearch
 from app.replies.models import Reply
 from app.retention import tasks
 from tests.conftest import START_TIME, ClinicAccess
@@ -92,10 +92,18 @@ async def test_texts_older_than_retention_days_are_purged_in_batches_rows_stay(
         messages = (await session.execute(select(Message))).scalars().all()
         reply = (await session.execute(select(Reply))).scalar_one()
         report = (await session.execute(select(StoredDeliveryReport))).scalar_one()
+        documents = (await session.execute(select(MessageSearch.document))).scalars().all()
     kept = sorted((m.clinic_id == clinic.id, m.text) for m in messages if m.text is not None)
     assert kept == [(False, "tekst 31 sent"), (True, "tekst 29 sent"), (True, "tekst 31 pending")]
     assert len(messages) == 6
     assert all((m.text is None) == (m.text_source is None) for m in messages)
+    # The search's copy lost the purged texts too.
+    assert sorted(document.strip() for document in documents) == [
+        "",
+        "",
+        "",
+        *sorted(t for _, t in kept),
+    ]
     assert sum(m.cost for m in messages) == Decimal("2.70")
     assert (reply.text, reply.from_number) == (None, "+4799999999")
     assert (report.detail, report.state) == (None, "undelivered")

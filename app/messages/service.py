@@ -2,7 +2,7 @@
 `bulk`, listing in `listing`, sending in `dispatch`."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -45,7 +45,11 @@ async def store_messages(
     if not rows:
         return
     await bulk_insert(session, message_table, rows)
-    send_times = {row["next_attempt_at"] for row in rows}  # a bulk send's are one
+    wake_worker(session, {row["next_attempt_at"] for row in rows}, now=now)
+
+
+def wake_worker(session: AsyncSession, send_times: Iterable[datetime], *, now: datetime) -> None:
+    """After the commit, a wake-up of the worker for each of these send times."""
     wake_ups = {dispatch_job(send_at, now) for send_at in send_times}
     for job in sorted(wake_ups, key=lambda job: job.job_id or ""):
         enqueue_after_commit(session, job)
@@ -118,7 +122,12 @@ async def create_message(
             )
         )
     check = await check_new_rows(
-        session, settings=settings, rows=rows, send_at=content.send_at, now=now
+        session,
+        settings=settings,
+        message_type=content.type,
+        rows=rows,
+        send_at=content.send_at,
+        now=now,
     )
     held = check.held_ids(rows)
     skipped += [
@@ -158,12 +167,13 @@ def check_appointment_patient(content: Content, patient_ids: Sequence[uuid.UUID]
 
 
 async def blocked_for(
-    session: AsyncSession, clinic_id: uuid.UUID, content: Content, numbers: Sequence[str | None]
+    session: AsyncSession, clinic_id: uuid.UUID, content: Content, numbers: Iterable[str | None]
 ) -> frozenset[str]:
-    """The numbers that answered STOPP, where this type of message cares."""
+    """The numbers that answered STOPP, where this type of message cares (only then are
+    `numbers` gone through: a bulk send's are 10,000 patients' and their guardians')."""
     if content.type not in CONSENT_REQUIRED_TYPES:
         return frozenset()
-    return await blocked_numbers(session, clinic_id=clinic_id, numbers=numbers)
+    return await blocked_numbers(session, clinic_id=clinic_id, numbers=list(numbers))
 
 
 def guardians_included(request: MessageContent, settings: ClinicSettings) -> bool:

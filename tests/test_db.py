@@ -1,4 +1,4 @@
-"""The bulk helpers of app.core.db, on whichever database the suite runs."""
+"""The bulk helpers of app.core.db and app.core.inserts, on whichever database the suite runs."""
 
 import uuid
 from typing import Any
@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clinics.service import create_clinic
 from app.core.db import SQLITE_IN_BATCH, bulk_insert, in_batches
+from app.core.inserts import insert_sharing
 from app.core.models import table_of
 from app.replies.models import Reply
 from tests.conftest import START_TIME
@@ -69,3 +70,36 @@ async def test_in_batches_matches_every_value_in_as_few_statements_as_the_databa
             assert (
                 await session.execute(select(reply_table.c.id).where(condition))
             ).first() is None
+
+
+async def test_insert_sharing_stores_the_shared_values_with_each_rows_own(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as session:
+        clinic = await create_clinic(session, name="Tannlege Berg")
+        shared = {"clinic_id": clinic.id, "provider": "sandbox", "received_at": START_TIME}
+        # `text` is alike in every row, `follow_up` is not: both must come back as given.
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "provider_message_id": f"mo-{number}",
+                "text": "JA",
+                "read": False,
+                "follow_up": number % 2 == 0,
+            }
+            for number in range(300)
+        ]
+        one = [rows[0] | {"id": uuid.uuid4(), "provider_message_id": "mo-one"}]
+        await insert_sharing(session, reply_table, shared, rows)
+        await insert_sharing(session, reply_table, shared, one)
+        await insert_sharing(session, reply_table, shared, [])
+        if session.get_bind().dialect.name == "postgresql":
+            mode = await session.execute(text("SHOW plan_cache_mode"))
+            assert mode.scalar_one() == "force_custom_plan"
+        await session.commit()
+    async with sessionmaker() as session:
+        columns = [reply_table.c[name] for name in [*shared, *rows[0]]]
+        stored = (await session.execute(select(*columns))).mappings().all()
+    assert sorted(stored, key=lambda row: row["provider_message_id"]) == sorted(
+        (shared | row for row in rows + one), key=lambda row: row["provider_message_id"]
+    )

@@ -1,4 +1,5 @@
-"""INSERT … ON CONFLICT DO NOTHING on both databases, for idempotent webhook intake."""
+"""INSERTs of many rows as one `unnest(...)` of arrays on PostgreSQL: ON CONFLICT DO NOTHING
+for idempotent webhook intake, and rows that share most of their values (a bulk send)."""
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -7,6 +8,8 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.core.db import bulk_insert
 
 _POSTGRESQL = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -47,13 +50,69 @@ async def insert_new(
     return [row[0] for row in inserted]
 
 
+async def insert_sharing(
+    session: AsyncSession,
+    table: Table,
+    shared: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Insert rows that all have the `shared` columns' values, each with its own the rest.
+
+    On PostgreSQL one INSERT … SELECT: the shared values go once (with those of the rows'
+    own columns that happen to be the same in every row), beside `unnest(...)` of arrays
+    of the others. The driver encodes a value per row only for the columns that differ,
+    where `bulk_insert`'s COPY encodes every column of every row (for a bulk send's
+    10,000 messages, 27 columns, most of them shared). Elsewhere `bulk_insert` of the
+    merged rows. Values must already be what the columns store (aware datetimes, UUIDs).
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await bulk_insert(session, table, [{**shared, **row} for row in rows])
+        return
+    first = rows[0]
+    names = list(first)
+    # All but the first (an id, say): unnest needs an array, even for one row.
+    alike = {
+        name: first[name] for name in names[1:] if all(row[name] == first[name] for row in rows)
+    }
+    own = tuple(name for name in names if name not in alike)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    # As for bulk_insert's COPY: each row's foreign-key checks take one cached plan.
+    await driver.execute("SET LOCAL plan_cache_mode = auto")
+    await driver.execute(
+        _sharing_insert(table, (*shared, *alike), own),
+        *shared.values(),
+        *alike.values(),
+        *([row[name] for row in rows] for name in own),
+    )
+    await driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+def _parameters(table: Table, names: Sequence[str], *, start: int, suffix: str = "") -> list[str]:
+    """`$n::type` for each column (`[]` as suffix: an array of them), numbered from `start`."""
+    return [
+        f"${position}::{table.c[name].type.compile(dialect=_POSTGRESQL)}{suffix}"
+        for position, name in enumerate(names, start=start)
+    ]
+
+
 @lru_cache
 def _unnest_insert(table: Table, names: tuple[str, ...], unique: tuple[str, ...]) -> str:
-    arrays = ", ".join(
-        f"${position}::{table.c[name].type.compile(dialect=_POSTGRESQL)}[]"
-        for position, name in enumerate(names, start=1)
-    )
+    arrays = ", ".join(_parameters(table, names, start=1, suffix="[]"))
     return (
         f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING id"
+    )
+
+
+@lru_cache
+def _sharing_insert(table: Table, shared: tuple[str, ...], own: tuple[str, ...]) -> str:
+    values = _parameters(table, shared, start=1)
+    arrays = ", ".join(_parameters(table, own, start=len(shared) + 1, suffix="[]"))
+    return (
+        f"INSERT INTO {table.name} ({', '.join((*shared, *own))}) "
+        f"SELECT {', '.join((*values, 'u.*'))} FROM unnest({arrays}) AS u"
     )

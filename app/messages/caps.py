@@ -36,17 +36,20 @@ async def check_new_rows(
     session: AsyncSession,
     *,
     settings: ClinicSettings,
+    message_type: str,
     rows: Sequence[MessageRow],
     send_at: datetime,
     now: datetime,
 ) -> CapCheck:
+    """`rows` are of one request, of `message_type`: they need `id`, `cost`, `patient_id`
+    and `to_number`."""
     periods = periods_at(now, settings.time_zone)
     limits = Limits.of(settings).for_send_at(send_at, periods.day_end, periods.month_end)
-    candidates = [
-        Candidate(row["type"], row["cost"], row["patient_id"], row["to_number"]) for row in rows
-    ]
-    if not limits.any or all(limits.exempt(candidate.type) for candidate in candidates):
+    if not rows or not limits.any or limits.exempt(message_type):
         return CapCheck([None] * len(rows), [])
+    candidates = [
+        Candidate(message_type, row["cost"], row["patient_id"], row["to_number"]) for row in rows
+    ]
     usage = await usage_for(session, settings.clinic_id, limits, periods, candidates)
     held = hold_back(candidates, usage, limits)
     hits = [hit_of(cap, limits, periods, settings.currency) for cap in held if cap is not None]

@@ -2,7 +2,7 @@
 is sent is in `outgoing`, the rows in `rows`."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,15 @@ from app.replies.keywords import keyword_values
 from app.templates import service as templates_service
 from app.templates.asking import without_asking
 from app.templates.defaults import TemplateType
-from app.templates.merge import KNOWN_FIELDS, ParsedTemplate, TemplateSyntaxError, parse
+from app.templates.merge import (
+    KNOWN_FIELDS,
+    FieldPart,
+    ParsedTemplate,
+    TemplatePart,
+    TemplateSyntaxError,
+    TextPart,
+    parse,
+)
 
 FREE_TEXT_TYPE = "free_text"
 # The merge fields that can be the patient's name ([Mottaker] to the patient, [du] to a
@@ -245,6 +253,25 @@ def with_patient(
         # A bare number: whoever the caller names is whoever gets it.
         values.setdefault("Mottaker", values["Fornavn"])
     return values
+
+
+def with_shared_filled_in(
+    content: Content, shared: dict[str, str]
+) -> tuple[Content, dict[str, str]]:
+    """For many patients: the content with the merge fields that are not a patient's own
+    (NAME_FIELDS) filled in from `shared` once, and what is left of `shared` for
+    `with_patient`. Rendered with these, each patient's text is what `shared` makes it; a
+    field without a value stays, to fail (in text order) as it would have."""
+    parts = tuple(_filled_in(part, shared) for part in content.template.parts)
+    left = {name: value for name, value in shared.items() if name in NAME_FIELDS}
+    return replace(content, template=ParsedTemplate(content.template.text, parts)), left
+
+
+def _filled_in(part: TemplatePart, shared: dict[str, str]) -> TemplatePart:
+    if not isinstance(part, FieldPart) or part.name in NAME_FIELDS:
+        return part
+    value = shared.get(part.name)
+    return TextPart(value, part.position) if value is not None and value.strip() else part
 
 
 def merge_values(

@@ -91,8 +91,22 @@ class Message(SQLModel, table=True):
             sqlite_where=text("delivery = 'accepted'"),
         ),
         Index("ix_message_clinic_created", "clinic_id", "created_at", "id"),
-        Index("ix_message_clinic_sent", "clinic_id", "sent_at"),
-        Index("ix_message_clinic_appointment", "clinic_id", "appointment_id"),
+        # Without the rows where the column is null, which no query of these asks for: a
+        # new message is not sent, and often has no appointment or practitioner (0027).
+        Index(
+            "ix_message_clinic_sent",
+            "clinic_id",
+            "sent_at",
+            postgresql_where=text("sent_at IS NOT NULL"),
+            sqlite_where=text("sent_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_message_clinic_appointment",
+            "clinic_id",
+            "appointment_id",
+            postgresql_where=text("appointment_id IS NOT NULL"),
+            sqlite_where=text("appointment_id IS NOT NULL"),
+        ),
         Index("ix_message_clinic_patient", "clinic_id", "patient_id"),
         # The list's filters, each in the list's order (migration 0021); the free-text
         # search has its own table and index (MessageSearch).
@@ -100,7 +114,15 @@ class Message(SQLModel, table=True):
         Index("ix_message_clinic_status", "clinic_id", "status", "created_at", "id"),
         Index("ix_message_clinic_type", "clinic_id", "type", "created_at", "id"),
         Index("ix_message_clinic_patient_no", "clinic_id", "patient_no", "created_at", "id"),
-        Index("ix_message_clinic_practitioner", "clinic_id", "practitioner", "created_at", "id"),
+        Index(
+            "ix_message_clinic_practitioner",
+            "clinic_id",
+            "practitioner",
+            "created_at",
+            "id",
+            postgresql_where=text("practitioner IS NOT NULL"),
+            sqlite_where=text("practitioner IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

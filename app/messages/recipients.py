@@ -31,11 +31,11 @@ class Skipped:
 
 def _patient_recipient(patient: PatientView) -> Recipient:
     return Recipient(
-        role=RecipientRole.PATIENT,
-        name=f"{patient.first_name} {patient.last_name}",
-        number=patient.mobile,
-        number_problem=patient.mobile_problem,
-        wants_sms=patient.wants_sms,
+        RecipientRole.PATIENT,
+        f"{patient.first_name} {patient.last_name}",
+        patient.mobile,
+        patient.mobile_problem,
+        patient.wants_sms,
     )
 
 
@@ -90,6 +90,7 @@ def patient_recipients(
         candidates += [_guardian_recipient(guardian) for guardian in patient.guardians]
     chosen: list[Recipient] = []
     skipped: list[Skipped] = []
+    taken: set[str | None] = set()
     for recipient in candidates:
         reason = skip_reason(
             recipient,
@@ -101,10 +102,11 @@ def patient_recipients(
         )
         if reason is None and recipient.role is RecipientRole.GUARDIAN and not recipient.wants_sms:
             reason = "no_consent"
-        if reason is None and recipient.number in {taken.number for taken in chosen}:
+        if reason is None and recipient.number in taken:
             reason = "duplicate"  # a child registered with a parent's mobile: one SMS, not two
         if reason is None:
             chosen.append(recipient)
+            taken.add(recipient.number)
         else:
             skipped.append(Skipped(recipient, reason))
     return chosen, skipped

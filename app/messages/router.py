@@ -9,8 +9,8 @@ from app.clinics.auth import CurrentClinic
 from app.core.deps import ClockDep, SessionDep
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.idempotency.dependencies import OnceDep
+from app.messages import bulk, listing, service
 from app.messages import dry_run as dry
-from app.messages import listing, service
 from app.messages.schemas import (
     BulkMessageCreate,
     BulkResult,
@@ -109,9 +109,7 @@ async def create_bulk(
     dry_run: DryRun = False,
 ) -> Response:
     async def handle() -> BulkResult:
-        return await service.create_bulk(
-            session, clinic_id=clinic.id, request=body, now=clock.now()
-        )
+        return await bulk.create_bulk(session, clinic_id=clinic.id, request=body, now=clock.now())
 
     if dry_run:
         preview = await dry.bulk_preview(session, clinic_id=clinic.id, result=await handle())

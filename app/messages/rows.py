@@ -64,6 +64,30 @@ def shared_columns(
     }
 
 
+def recipient_columns(
+    *,
+    recipient: Recipient,
+    patient: PatientView | None,
+    text: str,
+    analysis: TextAnalysis,
+    price_per_segment: Decimal,
+) -> MessageRow:
+    """The columns of one recipient's message that are not the request's shared ones."""
+    return {
+        "id": uuid.uuid4(),
+        "patient_id": patient.id if patient else None,
+        "patient_no": patient.patient_no if patient else None,
+        "patient_name": f"{patient.first_name} {patient.last_name}" if patient else None,
+        "recipient_role": recipient.role.value,
+        "recipient_name": recipient.name,
+        "to_number": recipient.number,
+        "text": text,
+        "encoding": analysis.encoding.value,
+        "segments": analysis.segments,
+        "cost": cost_of(analysis.segments, price_per_segment),
+    }
+
+
 def new_message_row(
     shared: MessageRow,
     *,
@@ -74,18 +98,13 @@ def new_message_row(
     price_per_segment: Decimal,
 ) -> MessageRow:
     """A `message` row as a plain dict: bulk sends build thousands, and ORM objects are slow."""
-    return shared | {
-        "id": uuid.uuid4(),
-        "patient_id": patient.id if patient else None,
-        "patient_no": patient.patient_no if patient else None,
-        "patient_name": f"{patient.first_name} {patient.last_name}" if patient else None,
-        "recipient_role": recipient.role.value,
-        "recipient_name": recipient.name,
-        "to_number": recipient.number,
-        "text": text,
-        # Only a patient's texts are rendered again; a bare number has no name to change.
-        "text_source": shared["text_source"] if patient else None,
-        "encoding": analysis.encoding.value,
-        "segments": analysis.segments,
-        "cost": cost_of(analysis.segments, price_per_segment),
-    }
+    row = shared | recipient_columns(
+        recipient=recipient,
+        patient=patient,
+        text=text,
+        analysis=analysis,
+        price_per_segment=price_per_segment,
+    )
+    if patient is None:  # only a patient's texts are rendered again: a number has no name
+        row["text_source"] = None
+    return row

@@ -1,8 +1,8 @@
-"""Creating, reading and cancelling messages. Composing is in `compose`, listing in
-`listing`, sending in `dispatch`."""
+"""Creating, reading and cancelling messages. Composing is in `compose`, a bulk send in
+`bulk`, listing in `listing`, sending in `dispatch`."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -20,22 +20,9 @@ from app.core.phones import (
     parse_phone_number,
 )
 from app.messages.caps import check_new_rows
-from app.messages.compose import (
-    Content,
-    merge_values,
-    render,
-    resolve_content,
-    shared_merge_values,
-    with_patient,
-)
+from app.messages.compose import Content, merge_values, render, resolve_content
 from app.messages.models import Message, MessageStatus, RecipientRole, message_table
-from app.messages.outgoing import (
-    Outgoing,
-    outgoing,
-    over_the_cap,
-    shared_source_of,
-    uncarriable,
-)
+from app.messages.outgoing import outgoing, over_the_cap, uncarriable
 from app.messages.recipients import (
     CONSENT_REQUIRED_TYPES,
     Recipient,
@@ -44,14 +31,7 @@ from app.messages.recipients import (
     patient_recipients,
 )
 from app.messages.rows import MessageRow, new_message_row, shared_columns
-from app.messages.schemas import (
-    BulkMessageCreate,
-    BulkOutcome,
-    BulkResult,
-    MessageContent,
-    MessageCreate,
-    SkipReason,
-)
+from app.messages.schemas import MessageContent, MessageCreate
 from app.messages.wakeups import wake_ups
 from app.optouts.service import blocked_numbers
 from app.patients import service as patients_service
@@ -66,7 +46,13 @@ async def store_messages(
     if not rows:
         return
     await bulk_insert(session, message_table, rows)
-    for job in wake_ups((row["next_attempt_at"] for row in rows), now):
+    wake_worker(session, (row["next_attempt_at"] for row in rows), now=now)
+
+
+def wake_worker(session: AsyncSession, send_times: Iterable[datetime], *, now: datetime) -> None:
+    """After the commit, a wake-up of the worker for the send times due soon (the sweep
+    wakes it for the others)."""
+    for job in wake_ups(send_times, now):
         enqueue_after_commit(session, job)
 
 
@@ -95,20 +81,20 @@ async def create_message(
     skipped: list[Skipped] = []
     if request.to is not None:
         recipients = [_bare_number_recipient(request.to, settings.country)]
-        if await _blocked(session, clinic_id, content, [recipients[0].number]):
+        if await blocked_for(session, clinic_id, content, [recipients[0].number]):
             raise InvalidInput.for_field(
                 "to", "this number answered STOPP: no marketing or offers go to it", "opted_out"
             )
     else:
         assert request.patient_no is not None
         patient = await _patient_for_request(session, clinic_id, request.patient_no)
-        _check_appointment_patient(content, [patient.id])
+        check_appointment_patient(content, [patient.id])
         recipients, skipped = patient_recipients(
             patient,
             message_type=content.type,
             policy=ReminderPolicy(settings.reminder_policy),
-            include_guardians=_include_guardians(request, settings),
-            blocked=await _blocked(session, clinic_id, content, numbers_of(patient)),
+            include_guardians=guardians_included(request, settings),
+            blocked=await blocked_for(session, clinic_id, content, numbers_of(patient)),
         )
         if not recipients:
             reasons = ", ".join(sorted({skip.reason for skip in skipped}))
@@ -137,7 +123,12 @@ async def create_message(
             )
         )
     check = await check_new_rows(
-        session, settings=settings, rows=rows, send_at=content.send_at, now=now
+        session,
+        settings=settings,
+        message_type=content.type,
+        rows=rows,
+        send_at=content.send_at,
+        now=now,
     )
     held = check.held_ids(rows)
     skipped += [
@@ -167,7 +158,7 @@ async def _patient_for_request(
         ) from exc
 
 
-def _check_appointment_patient(content: Content, patient_ids: Sequence[uuid.UUID]) -> None:
+def check_appointment_patient(content: Content, patient_ids: Sequence[uuid.UUID]) -> None:
     """Never text one patient another patient's appointment time."""
     expected = content.appointment_patient_id
     if expected is not None and any(patient_id != expected for patient_id in patient_ids):
@@ -176,120 +167,20 @@ def _check_appointment_patient(content: Content, patient_ids: Sequence[uuid.UUID
         )
 
 
-async def _blocked(
-    session: AsyncSession, clinic_id: uuid.UUID, content: Content, numbers: Sequence[str | None]
+async def blocked_for(
+    session: AsyncSession, clinic_id: uuid.UUID, content: Content, numbers: Iterable[str | None]
 ) -> frozenset[str]:
-    """The numbers that answered STOPP, where this type of message cares."""
+    """The numbers that answered STOPP, where this type of message cares (only then are
+    `numbers` gone through: a bulk send's are 10,000 patients' and their guardians')."""
     if content.type not in CONSENT_REQUIRED_TYPES:
         return frozenset()
-    return await blocked_numbers(session, clinic_id=clinic_id, numbers=numbers)
+    return await blocked_numbers(session, clinic_id=clinic_id, numbers=list(numbers))
 
 
-def _include_guardians(request: MessageContent, settings: ClinicSettings) -> bool:
+def guardians_included(request: MessageContent, settings: ClinicSettings) -> bool:
     if request.include_guardians is None:
         return settings.include_guardians
     return request.include_guardians
-
-
-def _skipped_outcome(patient_no: str, reason: SkipReason) -> BulkOutcome:
-    return BulkOutcome(patient_no=patient_no, outcome="skipped", reason=reason)
-
-
-def _without_held(outcome: BulkOutcome, held: set[uuid.UUID]) -> BulkOutcome:
-    """A patient whose every message a cap holds back is skipped (`cap_reached`)."""
-    if outcome.outcome != "queued":
-        return outcome
-    kept = [message_id for message_id in outcome.message_ids if message_id not in held]
-    if kept:
-        return outcome.model_copy(update={"message_ids": kept})
-    return _skipped_outcome(outcome.patient_no, "cap_reached")
-
-
-async def create_bulk(
-    session: AsyncSession, *, clinic_id: uuid.UUID, request: BulkMessageCreate, now: datetime
-) -> BulkResult:
-    settings = await get_clinic_settings(session, clinic_id)
-    if not settings.sms_enabled:
-        disabled = [_skipped_outcome(no, "sms_disabled") for no in request.patient_nos]
-        return BulkResult(queued=0, skipped=len(disabled), outcomes=disabled)
-    content = await resolve_content(session, clinic_id, settings, request, now)
-    patients = await patients_service.get_patients_by_number(
-        session, clinic_id=clinic_id, patient_nos=request.patient_nos
-    )
-    _check_appointment_patient(content, [patient.id for patient in patients.values()])
-    policy = ReminderPolicy(settings.reminder_policy)
-    include_guardians = _include_guardians(request, settings)
-    every_number = [number for patient in patients.values() for number in numbers_of(patient)]
-    blocked = await _blocked(session, clinic_id, content, every_number)
-    shared_values = shared_merge_values(content, settings)
-    shared_row = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
-    prepared: dict[str, Outgoing] = {}
-    outcomes: list[BulkOutcome] = []
-    rows: list[MessageRow] = []
-    seen: set[str] = set()
-    for patient_no in request.patient_nos:
-        if patient_no in seen:
-            outcomes.append(_skipped_outcome(patient_no, "duplicate"))
-            continue
-        seen.add(patient_no)
-        patient = patients.get(patient_no)
-        if patient is None:
-            outcomes.append(_skipped_outcome(patient_no, "unknown_patient"))
-            continue
-        recipients, skipped = patient_recipients(
-            patient,
-            message_type=content.type,
-            policy=policy,
-            include_guardians=include_guardians,
-            blocked=blocked,
-        )
-        if not recipients:
-            outcomes.append(_skipped_outcome(patient_no, skipped[0].reason))
-            continue
-        texts = [
-            render(content, with_patient(shared_values, patient, recipient))
-            for recipient in recipients
-        ]
-        made = [
-            prepared.get(text) or prepared.setdefault(text, outgoing(text, settings))
-            for text in texts
-        ]
-        refused = next((sent.uncarriable for sent in made if sent.uncarriable), ())
-        if refused:
-            if shared_source_of(refused, content) is not None:
-                raise uncarriable(refused, content, settings)
-            outcomes.append(_skipped_outcome(patient_no, "unsupported_characters"))
-            continue
-        if any(sent.encoded.analysis.segments > settings.max_segments for sent in made):
-            outcomes.append(_skipped_outcome(patient_no, "too_long"))
-            continue
-        batch = [
-            new_message_row(
-                shared_row,
-                recipient=recipient,
-                patient=patient,
-                text=sent.encoded.text,
-                analysis=sent.encoded.analysis,
-                price_per_segment=settings.price_per_segment,
-            )
-            for recipient, sent in zip(recipients, made, strict=True)
-        ]
-        rows += batch
-        outcomes.append(
-            BulkOutcome(
-                patient_no=patient_no, outcome="queued", message_ids=[row["id"] for row in batch]
-            )
-        )
-    check = await check_new_rows(
-        session, settings=settings, rows=rows, send_at=content.send_at, now=now
-    )
-    if held := check.held_ids(rows):
-        rows = [row for row in rows if row["id"] not in held]
-        outcomes = [_without_held(outcome, held) for outcome in outcomes]
-        await announce(session, clinic_id, check.hits, now=now)
-    await store_messages(session, rows, now=now)
-    queued = sum(1 for outcome in outcomes if outcome.outcome == "queued")
-    return BulkResult(queued=queued, skipped=len(outcomes) - queued, outcomes=outcomes)
 
 
 async def get_message(

@@ -39,7 +39,9 @@ class NulCharacterGuard:
             await self.app(scope, receive, send)
             return
         body, disconnected = await _read_body(receive)
-        if _NUL_ESCAPE.search(body):
+        # The plain substring test first: a scan at memchr speed, where the pattern (its
+        # lookbehind tried at every byte) took some 20 ms on a batch of 1,000 items.
+        if b"\\u0000" in body and _NUL_ESCAPE.search(body):
             await _refuse(_nul_field(body), scope, receive, send)
             return
         if not _is_utf8(body):  # JSON in UTF-16 or -32 would carry its NULs past the check

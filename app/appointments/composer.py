@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.lookup import appointment_merge_values
@@ -15,6 +16,7 @@ from app.appointments.scheduling import (
 )
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
+from app.core.models import table_of
 from app.messages.compose import (
     Content,
     confirmed_keyword,
@@ -27,10 +29,11 @@ from app.messages.recipients import Recipient, patient_recipients
 from app.messages.rows import MessageRow, new_message_row, shared_columns
 from app.messages.schemas import MessageContent
 from app.patients.models import Patient
-from app.templates.defaults import TemplateType
+from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
 from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
 from app.templates.models import MessageTemplate
-from app.templates.stored import list_templates
+
+_template = table_of(MessageTemplate).c
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,8 @@ class Composer:
 
     def __init__(self, context: Context) -> None:
         self.context = context
-        self._stored: dict[str, MessageTemplate] | None = None
+        self._stored: dict[str, tuple[str, bool]] | None = None
+        """The clinic's own templates: text and allow_reply by type."""
         self._templates: dict[str, tuple[ParsedTemplate | None, bool]] = {}
 
     async def load(self, session: AsyncSession, decisions: Sequence[Decision]) -> None:
@@ -72,18 +76,22 @@ class Composer:
             await self.load_templates(session)
 
     async def load_templates(self, session: AsyncSession) -> None:
+        """Plain rows, not ORM objects: a push reads the clinic's templates every time."""
         if self._stored is None:
-            rows = await list_templates(
-                session, clinic_id=self.context.clinic_id, now=self.context.now
+            statement = select(_template.type, _template.text, _template.allow_reply).where(
+                _template.clinic_id == self.context.clinic_id
             )
-            self._stored = {row.type: row for row in rows}
+            rows = await session.execute(statement)
+            self._stored = {kind: (text, allow_reply) for kind, text, allow_reply in rows}
 
     def template(self, kind: str) -> tuple[ParsedTemplate | None, bool]:
-        """Parsed on first use: a push needs two or three of the twelve."""
+        """Parsed on first use: a push needs two or three of the twelve. A type the
+        clinic has not written is our default."""
         if kind not in self._templates:
             assert self._stored is not None
-            row = self._stored[kind]
-            self._templates[kind] = (_parsed(row.text), row.allow_reply)
+            default = DEFAULT_TEMPLATES[TemplateType(kind)]
+            text, allow_reply = self._stored.get(kind, (default.text, default.allow_reply))
+            self._templates[kind] = (_parsed(text), allow_reply)
         return self._templates[kind]
 
     def compose(

@@ -26,22 +26,24 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     )
 
 
-def get_clock(request: Request) -> Clock:
+# The dependencies are coroutines though they never wait: FastAPI runs a plain function
+# in a worker thread, a hop to a thread and back on every request.
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_redis(request: Request) -> ArqRedis:
+async def get_redis(request: Request) -> ArqRedis:
     redis: ArqRedis = request.app.state.redis
     return redis
 
 
-def get_rate_limiter(request: Request) -> RequestLimiter:
+async def get_rate_limiter(request: Request) -> RequestLimiter:
     limiter: RequestLimiter = request.app.state.rate_limiter
     return limiter
 

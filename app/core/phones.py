@@ -52,11 +52,14 @@ def parse_phone_number(raw: str, country: str) -> PhoneNumber:
         number = phonenumbers.parse(text, country)
     except NumberParseException as exc:
         raise InvalidPhoneNumber(NumberProblem.UNPARSABLE, "not a phone number") from exc
-    if not phonenumbers.is_valid_number(number):
+    # UNKNOWN exactly when is_valid_number is false: both match the number against its
+    # region's patterns, the costliest step of a batch of patients; once is enough.
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
         raise InvalidPhoneNumber(NumberProblem.INVALID, "not a valid phone number")
     return PhoneNumber(
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
-        is_mobile=phonenumbers.number_type(number) in _TEXTABLE_TYPES,
+        is_mobile=kind in _TEXTABLE_TYPES,
     )
 
 

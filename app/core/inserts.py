@@ -1,6 +1,7 @@
 """INSERTs of many rows as one `unnest(...)` of arrays on PostgreSQL: ON CONFLICT DO NOTHING
 for idempotent webhook intake, and rows that share most of their values (a bulk send)."""
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -65,12 +66,60 @@ async def insert_sharing(
     10,000 messages, 27 columns, most of them shared). Elsewhere `bulk_insert` of the
     merged rows. Values must already be what the columns store (aware datetimes, UUIDs).
     """
-    if not rows:
-        return
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        await bulk_insert(session, table, [{**shared, **row} for row in rows])
-        return
+    async with SharingInserts(session, table, shared) as inserts:
+        await inserts.add(rows)
+
+
+class SharingInserts:
+    """`insert_sharing` for rows that come in batches, in one transaction: each batch's
+    INSERT is sent at once and awaited only when the next is added or the block ends, so
+    PostgreSQL stores one batch while the caller makes the next. Nothing else may use the
+    session inside the block."""
+
+    def __init__(self, session: AsyncSession, table: Table, shared: Mapping[str, Any]) -> None:
+        self._session = session
+        self._table = table
+        self._shared = shared
+        self._driver: Any = None
+        self._pending: asyncio.Future[Any] | None = None
+
+    async def __aenter__(self) -> "SharingInserts":
+        return self
+
+    async def __aexit__(self, error: type[BaseException] | None, *_: object) -> None:
+        if error is not None:  # the transaction is rolled back: only let the driver finish
+            if self._pending is not None:
+                await asyncio.gather(self._pending, return_exceptions=True)
+            return
+        await self._answered()
+        if self._driver is not None:
+            await self._driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+    async def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        await self._answered()
+        if not rows:
+            return
+        connection = await self._session.connection()
+        if connection.dialect.name != "postgresql":
+            await bulk_insert(self._session, self._table, [{**self._shared, **r} for r in rows])
+            return
+        if self._driver is None:
+            self._driver = (await connection.get_raw_connection()).driver_connection
+            # As for bulk_insert's COPY: each row's foreign-key checks take one cached plan.
+            await self._driver.execute("SET LOCAL plan_cache_mode = auto")
+        statement, arguments = _sharing_statement(self._table, self._shared, rows)
+        self._pending = asyncio.ensure_future(self._driver.execute(statement, *arguments))
+        await asyncio.sleep(0)  # the statement goes now, its answer is awaited later
+
+    async def _answered(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await pending
+
+
+def _sharing_statement(
+    table: Table, shared: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, list[Any]]:
     first = rows[0]
     names = list(first)
     # All but the first (an id, say): unnest needs an array, even for one row.
@@ -78,17 +127,8 @@ async def insert_sharing(
         name: first[name] for name in names[1:] if all(row[name] == first[name] for row in rows)
     }
     own = tuple(name for name in names if name not in alike)
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    # As for bulk_insert's COPY: each row's foreign-key checks take one cached plan.
-    await driver.execute("SET LOCAL plan_cache_mode = auto")
-    await driver.execute(
-        _sharing_insert(table, (*shared, *alike), own),
-        *shared.values(),
-        *alike.values(),
-        *([row[name] for row in rows] for name in own),
-    )
-    await driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+    arguments = [*shared.values(), *alike.values(), *([row[name] for row in rows] for name in own)]
+    return _sharing_insert(table, (*shared, *alike), own), arguments
 
 
 def _parameters(table: Table, names: Sequence[str], *, start: int, suffix: str = "") -> list[str]:

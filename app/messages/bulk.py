@@ -3,12 +3,14 @@ skipped (and why).
 
 Up to 10,000 patients a call, in well under a second: the text is rendered once but for
 the patient's own fields, each distinct text encoded and checked once, the rows are plain
-dicts of each message's own columns beside the request's shared ones (inserted as one
-statement that sends the shared ones once), and the answer is validated in one go.
+dicts of each message's own columns beside the request's shared ones (inserted by
+statements that send the shared ones once), and the answer is validated in one go. Where
+no cap can hold a message back, the patients go in batches and PostgreSQL stores each
+while the next is made; else every row is checked against the caps first.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +20,8 @@ from app.caps.notices import announce
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import get_clinic_settings
-from app.core.inserts import insert_sharing
-from app.messages.caps import check_new_rows
+from app.core.inserts import SharingInserts, insert_sharing
+from app.messages.caps import check_new_rows, may_hold
 from app.messages.compose import (
     Content,
     render,
@@ -42,6 +44,8 @@ from app.messages.service import (
 from app.patients import service as patients_service
 from app.patients.models import PatientView
 
+BATCH = 2_000
+"""Patients a batch (the last batch's INSERT is the one not overlapped by making another)."""
 Outcome = dict[str, Any]
 """A `BulkOutcome` as a plain dict: the answer is validated once, not 10,000 times."""
 
@@ -69,18 +73,33 @@ def _answer(outcomes: list[Outcome]) -> BulkResult:
 
 @dataclass
 class _Composer:
-    """What one request's messages share, and the texts already encoded."""
+    """What one request's messages share, its patients, and the texts already encoded."""
 
     content: Content
     settings: ClinicSettings
     policy: ReminderPolicy
     include_guardians: bool
     blocked: frozenset[str]
-    prepared: dict[str, Outgoing]
+    patients: dict[str, PatientView]
+    seen: set[str] = field(default_factory=set)
+    prepared: dict[str, Outgoing] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shared = shared_merge_values(self.content, self.settings)
         self.filled_in, self.left = with_shared_filled_in(self.content, shared)
+
+    def outcome(self, patient_no: str, rows: list[MessageRow]) -> Outcome:
+        """The patient's outcome; the rows of their messages go on `rows`."""
+        if patient_no in self.seen:
+            return _skipped(patient_no, "duplicate")
+        self.seen.add(patient_no)
+        patient = self.patients.get(patient_no)
+        made = "unknown_patient" if patient is None else self.rows_for(patient)
+        if isinstance(made, str):
+            return _skipped(patient_no, made)
+        rows += made
+        ids = [row["id"] for row in made]
+        return {"patient_no": patient_no, "outcome": "queued", "message_ids": ids}
 
     def rows_for(self, patient: PatientView) -> list[MessageRow] | SkipReason:
         """The patient's messages' own columns, or why the patient gets none."""
@@ -141,38 +160,34 @@ async def create_bulk(
         ReminderPolicy(settings.reminder_policy),
         guardians_included(request, settings),
         await blocked_for(session, clinic_id, content, every_number),
-        {},
+        patients,
     )
+    shared = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
+    # Where no cap can hold a message back, each batch is stored while the next is made.
+    hold = may_hold(settings, content.type, send_at=content.send_at, now=now)
     outcomes: list[Outcome] = []
     rows: list[MessageRow] = []
-    seen: set[str] = set()
-    for patient_no in request.patient_nos:
-        if patient_no in seen:
-            outcomes.append(_skipped(patient_no, "duplicate"))
-            continue
-        seen.add(patient_no)
-        patient = patients.get(patient_no)
-        made = "unknown_patient" if patient is None else composer.rows_for(patient)
-        if isinstance(made, str):
-            outcomes.append(_skipped(patient_no, made))
-            continue
-        rows += made
-        ids = [row["id"] for row in made]
-        outcomes.append({"patient_no": patient_no, "outcome": "queued", "message_ids": ids})
-    check = await check_new_rows(
-        session,
-        settings=settings,
-        message_type=content.type,
-        rows=rows,
-        send_at=content.send_at,
-        now=now,
-    )
-    if held := check.held_ids(rows):
-        rows = [row for row in rows if row["id"] not in held]
-        outcomes = [_without_held(outcome, held) for outcome in outcomes]
-        await announce(session, clinic_id, check.hits, now=now)
-    if rows:
-        shared = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
+    async with SharingInserts(session, message_table, shared) as inserts:
+        for start in range(0, len(request.patient_nos), BATCH):
+            batch = request.patient_nos[start : start + BATCH]
+            outcomes += [composer.outcome(patient_no, rows) for patient_no in batch]
+            if not hold:
+                await inserts.add(rows)
+                rows = []
+    if hold:
+        check = await check_new_rows(
+            session,
+            settings=settings,
+            message_type=content.type,
+            rows=rows,
+            send_at=content.send_at,
+            now=now,
+        )
+        if held := check.held_ids(rows):
+            rows = [row for row in rows if row["id"] not in held]
+            outcomes = [_without_held(outcome, held) for outcome in outcomes]
+            await announce(session, clinic_id, check.hits, now=now)
         await insert_sharing(session, message_table, shared, rows)
+    if any(outcome["outcome"] == "queued" for outcome in outcomes):
         wake_worker(session, [content.send_at], now=now)
     return _answer(outcomes)

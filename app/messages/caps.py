@@ -32,6 +32,16 @@ class CapCheck:
         return {row["id"] for row, cap in zip(rows, self.held, strict=True) if cap is not None}
 
 
+def may_hold(
+    settings: ClinicSettings, message_type: str, *, send_at: datetime, now: datetime
+) -> bool:
+    """Whether a cap may hold back a message of this type going at `send_at`: if not, no
+    rows need checking."""
+    periods = periods_at(now, settings.time_zone)
+    limits = Limits.of(settings).for_send_at(send_at, periods.day_end, periods.month_end)
+    return limits.any and not limits.exempt(message_type)
+
+
 async def check_new_rows(
     session: AsyncSession,
     *,
@@ -43,10 +53,10 @@ async def check_new_rows(
 ) -> CapCheck:
     """`rows` are of one request, of `message_type`: they need `id`, `cost`, `patient_id`
     and `to_number`."""
+    if not rows or not may_hold(settings, message_type, send_at=send_at, now=now):
+        return CapCheck([None] * len(rows), [])
     periods = periods_at(now, settings.time_zone)
     limits = Limits.of(settings).for_send_at(send_at, periods.day_end, periods.month_end)
-    if not rows or not limits.any or limits.exempt(message_type):
-        return CapCheck([None] * len(rows), [])
     candidates = [
         Candidate(message_type, row["cost"], row["patient_id"], row["to_number"]) for row in rows
     ]

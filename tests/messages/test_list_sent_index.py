@@ -4,7 +4,7 @@ read every message sent since, 8,500 rows and 23 ms for a month at 100,000 a cli
 (issue 15 §2)."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -14,12 +14,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.messages.listing import MessageFilters, _filtered
 from app.messages.models import Message, message_table
 
+BASE = datetime(2026, 6, 1, tzinfo=UTC)
+_MESSAGES = text(
+    "INSERT INTO message (id, clinic_id, patient_name, recipient_role, type, text, encoding, "
+    "segments, cost, currency, status, send_kind, send_after, next_attempt_at, expires_at, "
+    "attempts, allow_reply, created_at, sent_at) "
+    "SELECT gen_random_uuid(), CAST(:clinic_id AS uuid), 'Ola Hansen', 'patient', 'free_text', "
+    "'Hei Ola ' || g, 'GSM7', 1, 0.45, 'NOK', 'sent', 'now', :base, :base, :base, 1, false, "
+    "CAST(:base AS timestamptz) - g * interval '1 minute', "
+    "CAST(:base AS timestamptz) - g * interval '1 minute' + interval '1 minute' "
+    "FROM generate_series(1, 5000) AS g"
+)
+
 
 async def test_sent_before_starts_the_newest_first_walk_at_that_time(engine: AsyncEngine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
     clinic_id = uuid.uuid4()
-    filters = MessageFilters(sent_to=datetime(2026, 11, 1, tzinfo=UTC))
+    filters = MessageFilters(sent_to=BASE - timedelta(minutes=2500))
     statement = (
         _filtered(select(Message), filters, "NO", clinic_id)
         .where(message_table.c.clinic_id == clinic_id)
@@ -30,8 +42,15 @@ async def test_sent_before_starts_the_newest_first_walk_at_that_time(engine: Asy
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
     )
     async with engine.connect() as connection:
-        await connection.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = "\n".join(row[0] for row in await connection.execute(text(f"EXPLAIN {compiled}")))
+        await connection.execute(
+            text(
+                "INSERT INTO clinic (id, name, webhook_secret, created_at) "
+                "VALUES (:id, 'K', 's', now())"
+            ),
+            {"id": clinic_id},
+        )
+        await connection.execute(_MESSAGES, {"clinic_id": str(clinic_id), "base": BASE})
+        await connection.execute(text("ANALYZE message"))
+        plan = [row[0] for row in await connection.execute(text(f"EXPLAIN {compiled}"))]
         await connection.rollback()
-    assert "Index Scan Backward using ix_message_clinic_created" in plan, plan
-    assert "AND (created_at <" in plan, plan
+    assert any("Index Cond" in line and "created_at <" in line for line in plan), plan

@@ -141,6 +141,23 @@ async def follow_patient(
     await follow_patients(session, clinic_id=clinic_id, saved=[(patient_id, data)], now=now)
 
 
+async def _locked_recalls(
+    session: AsyncSession, clinic_id: uuid.UUID, patient_ids: Sequence[uuid.UUID]
+) -> list[Recall]:
+    """The clinic's recalls of these patients, locked in id order (two pushes for the same
+    patients lock them in the same order)."""
+    recalls: list[Recall] = []
+    for condition in in_batches(session, recall_table.c.patient_id, patient_ids):
+        statement = (
+            select(Recall)
+            .where(recall_table.c.clinic_id == clinic_id, condition)
+            .order_by(recall_table.c.id)
+            .with_for_update()
+        )
+        recalls += (await session.execute(statement)).scalars()
+    return recalls
+
+
 async def follow_patients(
     session: AsyncSession,
     *,
@@ -152,16 +169,8 @@ async def follow_patients(
     the due date: a new one starts the recall over, null clears it; either cancels a recall
     message not yet gone. A recall skipped for want of a number or consent is looked at
     again. Answers the patients whose recall changed."""
-    recalls: dict[uuid.UUID, Recall] = {}
-    ids = [patient_id for patient_id, _ in saved]
-    for condition in in_batches(session, recall_table.c.patient_id, ids):
-        statement = (
-            select(Recall)
-            .where(recall_table.c.clinic_id == clinic_id, condition)
-            .order_by(recall_table.c.id)
-            .with_for_update()
-        )
-        recalls.update((r.patient_id, r) for r in (await session.execute(statement)).scalars())
+    locked = await _locked_recalls(session, clinic_id, [patient_id for patient_id, _ in saved])
+    recalls = {recall.patient_id: recall for recall in locked}
     changes = _RecallChanges()
     for patient_id, data in saved:
         recall = recalls.get(patient_id)
@@ -266,15 +275,7 @@ async def follow_bookings(
     )
     if not patient_ids:
         return
-    recalls: list[Recall] = []
-    for condition in in_batches(session, recall_table.c.patient_id, patient_ids):
-        statement = (
-            select(Recall)
-            .where(recall_table.c.clinic_id == clinic_id, condition)
-            .order_by(recall_table.c.id)
-            .with_for_update()
-        )
-        recalls += (await session.execute(statement)).scalars()
+    recalls = await _locked_recalls(session, clinic_id, patient_ids)
     ending = [r for r in recalls if r.outcome is None and r.attempts > 0]
     waiting = [r.message_id for r in ending if r.message_id is not None]
     cancelled = await _cancel_messages(session, waiting, HAS_APPOINTMENT, now)

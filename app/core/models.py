@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, Table, inspect
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -58,7 +59,12 @@ def table_of(model: type[SQLModel]) -> Table:
 def as_loaded(model: type[Model], row: Mapping[str, Any]) -> Model:
     """A table model holding a row inserted with Core, as a query would load it: no
     validation and no change tracking, which make building thousands of them slow. It is
-    in no session, so a change to it is not saved."""
+    in no session, so a change to it is not saved.
+
+    The mappers are configured first (a no-op once done): a process whose first use of a
+    model is this one (an API key's clinic on the first request) would otherwise get an
+    instance whose attributes cannot be read."""
+    configure_mappers()
     instance: Model = inspect(model).class_manager.new_instance()
     instance.__dict__.update(row)
     return instance

@@ -1,13 +1,16 @@
 """The bulk helpers of app.core.db and app.core.inserts, on whichever database the suite runs."""
 
+import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.clinics.service import create_clinic
-from app.core.db import SQLITE_IN_BATCH, bulk_insert, in_batches
+from app.core.config import Settings
+from app.core.db import SQLITE_IN_BATCH, bulk_insert, create_engine, in_batches
 from app.core.inserts import insert_sharing
 from app.core.models import table_of
 from app.replies.models import Reply
@@ -103,3 +106,26 @@ async def test_insert_sharing_stores_the_shared_values_with_each_rows_own(
     assert sorted(stored, key=lambda row: row["provider_message_id"]) == sorted(
         (shared | row for row in rows + one), key=lambda row: row["provider_message_id"]
     )
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_on_checkout(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("a server closes connections; a SQLite file has none to close")
+    pooled = create_engine(settings)
+    try:
+        async with pooled.connect() as connection:
+            pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+            driver = (await connection.get_raw_connection()).driver_connection
+        async with engine.connect() as other:  # a restart or an idle timeout, in short
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(250):  # the backend exits, and the event loop reads the socket's end
+            if driver.is_closed():
+                break
+            await asyncio.sleep(0.02)
+        assert driver.is_closed()
+        async with pooled.connect() as connection:
+            assert await connection.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await pooled.dispose()

@@ -10,22 +10,31 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.appointments import grouping
 from app.appointments.composer import Composer, facts_of
 from app.appointments.messaging import day_bounds
 from app.appointments.models import Appointment
 from app.appointments.scheduling import REPLY_KINDS, MessageFacts
-from app.messages.models import Message, MessageStatus
+from app.messages.models import MessageStatus, message_table
 from app.messages.rows import MessageRow
 from app.messages.service import store_messages
 from app.patients.models import Patient
 
 Made = tuple[Appointment, Patient, list[MessageRow]]
 _Key = tuple[str, str, date]
+_message = message_table.c
+# Built once: a push runs it for every appointment that makes a reminder.
+_WAITING = select(_message.to_number, _message.type, _message.appointment_start_at).where(
+    _message.clinic_id == bindparam("clinic_id"),
+    _message.to_number.in_(bindparam("numbers", expanding=True)),
+    _message.type.in_(REPLY_KINDS),
+    _message.status == MessageStatus.PENDING,
+    _message.appointment_start_at >= bindparam("first"),
+    _message.appointment_start_at < bindparam("last"),
+)
 
 
 def _keys(composer: Composer, appointment: Appointment, rows: Sequence[MessageRow]) -> set[_Key]:
@@ -43,15 +52,10 @@ async def _waiting_keys(session: AsyncSession, composer: Composer, keys: set[_Ke
     tz = composer.context.window.tz
     first, _ = day_bounds(min(day for _, _, day in keys), tz)
     _, last = day_bounds(max(day for _, _, day in keys), tz)
+    numbers = sorted({number for number, _, _ in keys})
     found = await session.execute(
-        select(col(Message.to_number), col(Message.type), col(Message.appointment_start_at)).where(
-            col(Message.clinic_id) == composer.context.clinic_id,
-            col(Message.to_number).in_({number for number, _, _ in keys}),
-            col(Message.type).in_(REPLY_KINDS),
-            col(Message.status) == MessageStatus.PENDING,
-            col(Message.appointment_start_at) >= first,
-            col(Message.appointment_start_at) < last,
-        )
+        _WAITING,
+        {"clinic_id": composer.context.clinic_id, "numbers": numbers, "first": first, "last": last},
     )
     return {
         (number, kind, start.astimezone(tz).date())

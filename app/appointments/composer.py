@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.appointments.lookup import appointment_merge_values
@@ -34,6 +34,9 @@ from app.templates.merge import ParsedTemplate, TemplateSyntaxError, parse
 from app.templates.models import MessageTemplate
 
 _template = table_of(MessageTemplate).c
+_TEMPLATES = select(_template.type, _template.text, _template.allow_reply).where(
+    _template.clinic_id == bindparam("clinic_id")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +81,7 @@ class Composer:
     async def load_templates(self, session: AsyncSession) -> None:
         """Plain rows, not ORM objects: a push reads the clinic's templates every time."""
         if self._stored is None:
-            statement = select(_template.type, _template.text, _template.allow_reply).where(
-                _template.clinic_id == self.context.clinic_id
-            )
-            rows = await session.execute(statement)
+            rows = await session.execute(_TEMPLATES, {"clinic_id": self.context.clinic_id})
             self._stored = {kind: (text, allow_reply) for kind, text, allow_reply in rows}
 
     def template(self, kind: str) -> tuple[ParsedTemplate | None, bool]:

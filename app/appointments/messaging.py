@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -25,10 +25,11 @@ from app.appointments.scheduling import (
     Rules,
     Window,
 )
-from app.clinic_settings.models import ClinicSettings
+from app.clinic_settings.models import ClinicSettings, clinic_settings_table
 from app.clinic_settings.service import send_window_rules
 from app.core.db import bulk_insert, bulk_update, in_batches
 from app.core.errors import NotFound
+from app.core.models import as_loaded, table_of
 from app.events.messages import record_message_status_events
 from app.messages.models import MessageStatus, message_table
 from app.patients.models import Patient
@@ -38,6 +39,16 @@ from app.reminder_rules.service import reminders_of
 _message = message_table.c
 _decision = appointment_reminder_table.c
 _link = message_appointment_table.c
+_rules_table = table_of(ReminderRules)
+# Everything scheduling reads of the settings: not the provider's credentials (it sends
+# nothing), which would be decrypted on every push.
+_SETTINGS_COLUMNS = [c for c in clinic_settings_table.c if c.name != "provider_credentials"]
+_RULES_COLUMNS = [c.label(f"rules_{c.name}") for c in _rules_table.c]
+_CONTEXT = (
+    select(*_SETTINGS_COLUMNS, *_RULES_COLUMNS)
+    .outerjoin(_rules_table, _rules_table.c.clinic_id == clinic_settings_table.c.clinic_id)
+    .where(clinic_settings_table.c.clinic_id == bindparam("clinic_id"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,7 @@ class Context:
 
     clinic_id: uuid.UUID
     settings: ClinicSettings
+    """Without `provider_credentials`: scheduling sends nothing."""
     rules: Rules
     window: Window
 
@@ -76,17 +88,17 @@ class Context:
 
 
 async def load_context(session: AsyncSession, clinic_id: uuid.UUID, now: datetime) -> Context:
-    """Settings and rules in one query: every push reads both."""
-    statement = (
-        select(ClinicSettings, ReminderRules)
-        .outerjoin(ReminderRules, col(ReminderRules.clinic_id) == col(ClinicSettings.clinic_id))
-        .where(col(ClinicSettings.clinic_id) == clinic_id)
-    )
-    row = (await session.execute(statement)).one_or_none()
+    """Settings and rules in one prebuilt Core query: every push reads both."""
+    found = await session.execute(_CONTEXT, {"clinic_id": clinic_id})
+    row = found.mappings().one_or_none()
     if row is None:
         raise NotFound("This clinic has no settings.")
-    settings, stored = row
-    stored = stored or ReminderRules(clinic_id=clinic_id)
+    settings = as_loaded(ClinicSettings, {c.name: row[c.name] for c in _SETTINGS_COLUMNS})
+    stored = (
+        as_loaded(ReminderRules, {c.name: row[f"rules_{c.name}"] for c in _rules_table.c})
+        if row["rules_clinic_id"] is not None
+        else ReminderRules(clinic_id=clinic_id)
+    )
     rules = Rules(
         reminders=reminders_of(stored),
         booking_confirmation=stored.booking_confirmation,

@@ -5,13 +5,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.clinic_settings.models import ClinicSettings
+from app.clinic_settings.models import clinic_settings_table
 from app.clinic_settings.service import create_default_settings
 from app.clinics.models import ApiKey, Clinic
 from app.core.errors import NotFound
+from app.core.models import as_loaded, table_of
 from app.templates.service import create_default_templates
 
 KEY_PREFIX = "csk_"
@@ -76,12 +79,38 @@ class KeyHolder:
     rate_limit_per_minute: int | None  # the clinic's own; None: the service's default
 
 
-async def holder_of_key(session: AsyncSession, key: str) -> KeyHolder | None:
-    statement = (
-        select(Clinic, ApiKey.id, ClinicSettings.rate_limit_per_minute)
-        .join(ApiKey, col(ApiKey.clinic_id) == col(Clinic.id))
-        .outerjoin(ClinicSettings, col(ClinicSettings.clinic_id) == col(Clinic.id))
-        .where(col(ApiKey.key_hash) == hash_api_key(key), col(ApiKey.revoked_at).is_(None))
+_clinic = table_of(Clinic).c
+_key = table_of(ApiKey).c
+# Every authenticated request runs this: one Core statement, built once, on the request's
+# connection (no ORM loading). A revoked key matches no row.
+_HOLDER = (
+    core_select(
+        _clinic.id,
+        _clinic.name,
+        _clinic.webhook_secret,
+        _clinic.created_at,
+        _key.id.label("api_key_id"),
+        clinic_settings_table.c.rate_limit_per_minute,
     )
-    row = (await session.execute(statement)).one_or_none()
-    return None if row is None else KeyHolder(*row)
+    .join_from(table_of(ApiKey), table_of(Clinic), _key.clinic_id == _clinic.id)
+    .outerjoin(clinic_settings_table, clinic_settings_table.c.clinic_id == _clinic.id)
+    .where(_key.key_hash == bindparam("key_hash"), _key.revoked_at.is_(None))
+)
+
+
+async def holder_of_key(session: AsyncSession, key: str) -> KeyHolder | None:
+    connection = await session.connection()
+    found = await connection.execute(_HOLDER, {"key_hash": hash_api_key(key)})
+    row = found.one_or_none()
+    if row is None:
+        return None
+    clinic = as_loaded(
+        Clinic,
+        {
+            "id": row.id,
+            "name": row.name,
+            "webhook_secret": row.webhook_secret,
+            "created_at": row.created_at,
+        },
+    )
+    return KeyHolder(clinic, row.api_key_id, row.rate_limit_per_minute)

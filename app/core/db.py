@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, any_, bindparam, event, func, insert, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from app.core.config import Settings
 
@@ -25,6 +26,9 @@ SQLITE_IN_BATCH = 500
 COPY_FROM_ROWS = 50
 # How long a write waits for SQLite's single writer before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A pooled PostgreSQL connection is replaced once this old: one a firewall or proxy
+# dropped without a word (which no check on checkout can see) lives at most this long.
+POOL_RECYCLE_SECONDS = 1_800
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -48,15 +52,28 @@ def _unicode_lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
+def _refuse_closed(
+    _dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    """A pooled connection the server closed (a restart, a terminated backend, an idle
+    timeout) is replaced on checkout, as a pre-ping would, without its three round trips:
+    asyncpg marks a connection closed as soon as the event loop reads the end of its
+    socket. The pool then connects anew (three attempts)."""
+    driver = record.driver_connection
+    if driver is None or driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     # hide_parameters: SQL errors reach the logs, and their parameters hold numbers and texts.
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if settings.is_sqlite:
         _prepare_sqlite_file(settings.database_url)
     else:
         options |= {
             "pool_size": settings.database_pool_size,
             "max_overflow": 10,
+            "pool_recycle": POOL_RECYCLE_SECONDS,
             # asyncpg prepares every statement; after five runs PostgreSQL may switch to a
             # generic plan, which turns `IN (…500 values…)` lookups into slow filters.
             "connect_args": {"server_settings": {"plan_cache_mode": "force_custom_plan"}},
@@ -64,6 +81,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+    else:
+        event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
     return engine
 
 

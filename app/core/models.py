@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, Table, inspect
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -55,10 +56,20 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
+_configured: set[type[SQLModel]] = set()
+
+
 def as_loaded(model: type[Model], row: Mapping[str, Any]) -> Model:
     """A table model holding a row inserted with Core, as a query would load it: no
     validation and no change tracking, which make building thousands of them slow. It is
-    in no session, so a change to it is not saved."""
+    in no session, so a change to it is not saved.
+
+    The mappers are configured on a model's first use here: a process whose first use of
+    a model is this one (an API key's clinic on the first request) would otherwise get an
+    instance whose attributes cannot be read."""
+    if model not in _configured:
+        configure_mappers()
+        _configured.add(model)
     instance: Model = inspect(model).class_manager.new_instance()
     instance.__dict__.update(row)
     return instance

@@ -155,7 +155,7 @@ async def test_each_appointment_as_its_own_answer_field_by_field(
     by_id = {a["appointment_id"]: a for a in listed}
     # One reminder for LATE and SHARED, the patient's two appointments that day.
     assert by_id["LATE"]["schedule"][0] == by_id["SHARED"]["schedule"][0]
-    confirmed = next(a for a in listed if a["appointment_id"] == "CONFIRMED")
+    confirmed = by_id["CONFIRMED"]
     assert confirmed["confirmation"] == "confirmed"
     assert confirmed["confirmation_at"] == z(datetime(2026, 12, 1, 15, 30, tzinfo=UTC))
 

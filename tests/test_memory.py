@@ -2,7 +2,7 @@ import gc
 
 from fastapi import FastAPI
 
-from app.core.memory import freeze_startup_objects
+from app.core.memory import YOUNG_THRESHOLD, freeze_startup_objects
 
 
 async def test_start_up_objects_are_frozen_once_per_process(app: FastAPI) -> None:
@@ -14,3 +14,8 @@ async def test_start_up_objects_are_frozen_once_per_process(app: FastAPI) -> Non
 
     assert gc.get_freeze_count() == frozen
     assert gc.is_tracked(made_later[0])
+
+
+async def test_the_young_are_collected_after_thousands_not_hundreds(app: FastAPI) -> None:
+    # A request's own objects, alive while it runs, no longer set off collections of them.
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD

@@ -3,11 +3,12 @@ decisions), and recording the decisions. Making message rows is in `composer`.""
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, false, select, true, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -16,6 +17,7 @@ from app.appointments.models import (
     Appointment,
     DecisionOutcome,
     appointment_reminder_table,
+    appointment_table,
     message_appointment_table,
 )
 from app.appointments.scheduling import (
@@ -119,22 +121,23 @@ async def messages_of(
         appointment_id: [] for appointment_id in appointment_ids
     }
     shared = select(_link.message_id).where(_link.message_id == _message.id).exists()
-    for condition in in_batches(session, _message.appointment_id, appointment_ids):
-        statement = select(
-            _message.appointment_id,
-            _message.id,
-            _message.type,
-            _message.status,
-            _message.delivery,
-            _message.patient_id,
-            _message.appointment_start_at,
-            _message.next_attempt_at,
-            _message.sent_at,
-        ).where(_message.clinic_id == clinic_id, condition, ~shared)
-        for appointment_id, *facts in await session.execute(statement):
-            found[appointment_id].append(MessageFacts(*facts))
-    for condition in in_batches(session, _link.appointment_id, appointment_ids):
-        statement = (
+    own_batches = in_batches(session, _message.appointment_id, appointment_ids)
+    linked_batches = in_batches(session, _link.appointment_id, appointment_ids)
+    for own, linked in zip(own_batches, linked_batches, strict=True):
+        # One statement for both: a day's list reads hundreds of appointments.
+        statement = union_all(
+            select(
+                _message.appointment_id,
+                _message.id,
+                _message.type,
+                _message.status,
+                _message.delivery,
+                _message.patient_id,
+                _message.appointment_start_at,
+                _message.next_attempt_at,
+                _message.sent_at,
+                false().label("shared"),
+            ).where(_message.clinic_id == clinic_id, own, ~shared),
             select(
                 _link.appointment_id,
                 _message.id,
@@ -145,12 +148,13 @@ async def messages_of(
                 _link.appointment_start_at,
                 _message.next_attempt_at,
                 _message.sent_at,
+                true(),
             )
             .join(message_table, _message.id == _link.message_id)
-            .where(_link.clinic_id == clinic_id, condition)
+            .where(_link.clinic_id == clinic_id, linked),
         )
         for appointment_id, *facts in await session.execute(statement):
-            found[appointment_id].append(replace(MessageFacts(*facts), shared=True))
+            found[appointment_id].append(MessageFacts(*facts))
     return found
 
 
@@ -199,6 +203,38 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _on_day(
+    statement: Select[Any],
+    clinic_id: uuid.UUID,
+    day: date,
+    tz: ZoneInfo,
+    practitioner: str | None,
+) -> Select[Any]:
+    """`statement` (of appointments) narrowed to the day's, by start time, with each one's
+    patient number last."""
+    first, last = day_bounds(day, tz)
+    # A lookup per appointment, not a join: a day is a few hundred of a clinic's tens of
+    # thousands of patients, and the join's plan was a hash over every patient (4 ms).
+    patient_no = (
+        select(col(Patient.patient_no))
+        .where(col(Patient.id) == col(Appointment.patient_id))
+        .scalar_subquery()
+        .label("patient_no")
+    )
+    statement = (
+        statement.add_columns(patient_no)
+        .where(
+            col(Appointment.clinic_id) == clinic_id,
+            col(Appointment.start_at) >= first,
+            col(Appointment.start_at) < last,
+        )
+        .order_by(col(Appointment.start_at), col(Appointment.appointment_id))
+    )
+    if practitioner is not None:
+        statement = statement.where(col(Appointment.practitioner) == practitioner)
+    return statement
+
+
 async def day_appointments(
     session: AsyncSession,
     clinic_id: uuid.UUID,
@@ -210,31 +246,27 @@ async def day_appointments(
 ) -> list[AppointmentView]:
     """The day's appointments by start time; with `lock`, held until the transaction ends
     (a second "remind today's patients" waits, then sees the first one's messages)."""
-    first, last = day_bounds(day, tz)
-    # A lookup per appointment, not a join: a day is a few hundred of a clinic's tens of
-    # thousands of patients, and the join's plan was a hash over every patient (4 ms).
-    patient_no = (
-        select(col(Patient.patient_no))
-        .where(col(Patient.id) == col(Appointment.patient_id))
-        .scalar_subquery()
-    )
-    statement = (
-        select(Appointment, patient_no)
-        .where(
-            col(Appointment.clinic_id) == clinic_id,
-            col(Appointment.start_at) >= first,
-            col(Appointment.start_at) < last,
-        )
-        .order_by(col(Appointment.start_at), col(Appointment.appointment_id))
-    )
-    if practitioner is not None:
-        statement = statement.where(col(Appointment.practitioner) == practitioner)
+    statement = _on_day(select(Appointment), clinic_id, day, tz, practitioner)
     if lock:
         statement = statement.with_for_update(of=Appointment).execution_options(
             populate_existing=True
         )
     rows = (await session.execute(statement)).all()
     return [AppointmentView(appointment, patient_no) for appointment, patient_no in rows]
+
+
+async def day_rows(
+    session: AsyncSession,
+    clinic_id: uuid.UUID,
+    day: date,
+    tz: ZoneInfo,
+    practitioner: str | None,
+) -> Sequence[Row[Any]]:
+    """The day's appointments as rows of their columns and `patient_no`, by start time: for
+    reading only, without a table model per appointment (a day's list is hundreds)."""
+    statement = _on_day(select(*appointment_table.c), clinic_id, day, tz, practitioner)
+    rows: Sequence[Row[Any]] = (await session.execute(statement)).all()
+    return rows
 
 
 async def with_messages(

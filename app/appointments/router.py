@@ -121,9 +121,9 @@ async def list_appointments(
     practitioner: Annotated[str | None, Query(max_length=100)] = None,
 ) -> AppointmentList:
     """The appointments starting that day, by start time, each with its reminder state."""
-    views = await service.list_day(session, clinic_id=clinic.id, day=day, practitioner=practitioner)
-    now = clock.now()
-    return AppointmentList(data=[service.to_public(view, now) for view in views])
+    return await service.list_day(
+        session, clinic_id=clinic.id, day=day, practitioner=practitioner, now=clock.now()
+    )
 
 
 @router.post(

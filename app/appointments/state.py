@@ -33,8 +33,11 @@ _BEST_FIRST = (
     ReminderState.AT_RISK,
     ReminderState.FAILED,
 )
-_WAITING = (MessageStatus.PENDING, MessageStatus.SENDING)
-_WENT_OUT = (MessageStatus.SENT, MessageStatus.ANSWERED)
+# Plain values: a day's list tests thousands of messages against them.
+_WAITING = frozenset({MessageStatus.PENDING.value, MessageStatus.SENDING.value})
+_WENT_OUT = frozenset({MessageStatus.SENT.value, MessageStatus.ANSWERED.value})
+_CANCELLED = MessageStatus.CANCELLED.value
+_REMINDERS = frozenset(kind.value for kind in REMINDER_KINDS)
 
 
 def message_state(message: MessageFacts, *, start: datetime, now: datetime) -> ReminderState:
@@ -64,11 +67,18 @@ def combined_state(
     """The state of a set of messages made for the appointment starting at `start`: the
     latest one sent decides; before any is sent, `scheduled`; with none, the skip (if any).
     Messages made for another start time, and cancelled ones, do not count."""
-    current = [
-        m
-        for m in messages
-        if m.appointment_start_at == start and m.status != MessageStatus.CANCELLED
-    ]
+    current = [m for m in messages if m.appointment_start_at == start and m.status != _CANCELLED]
+    return current_state(current, start=start, now=now, skip_reason=skip_reason)
+
+
+def current_state(
+    current: Sequence[MessageFacts],
+    *,
+    start: datetime,
+    now: datetime,
+    skip_reason: str | None = None,
+) -> tuple[ReminderState, str | None]:
+    """`combined_state` of messages already known to be for `start` and not cancelled."""
     if not current:
         return (ReminderState.SKIPPED, skip_reason) if skip_reason else (ReminderState.NONE, None)
     sent = [m for m in current if m.status in _WENT_OUT and m.sent_at is not None]
@@ -89,5 +99,5 @@ def reminder_state(
     skip_reason: str | None = None,
 ) -> tuple[ReminderState, str | None]:
     """The appointment's icon: its reminders (1, 2, 3) only."""
-    reminders = [m for m in messages if m.type in REMINDER_KINDS]
+    reminders = [m for m in messages if m.type in _REMINDERS]
     return combined_state(reminders, start=start, now=now, skip_reason=skip_reason)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -51,6 +50,7 @@ from app.appointments.schemas import AppointmentWrite
 from app.core.batch import BatchOutcome
 from app.core.db import bulk_update, in_batches
 from app.core.errors import Conflict, FieldError
+from app.core.inserts import insert_new
 from app.core.models import as_loaded, table_of
 from app.messages.models import MessageStatus
 from app.patients.models import Patient
@@ -58,6 +58,8 @@ from app.recalls import service as recalls
 
 UNKNOWN_PATIENT = "no patient with this number: push the patient first"
 _CANCEL_CHUNK = 500  # message ids per cancelling statement (SQLite's variable limit)
+_APPOINTMENT_KEY = ("clinic_id", "appointment_id")
+_SAVED_AT_ONCE = "This appointment was saved by another request at the same time; retry."
 
 
 @dataclass
@@ -293,16 +295,16 @@ async def _appointments(
 
 
 async def _save(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert the new appointments in one statement, and flush the changed ones."""
+    """Insert the new appointments in one statement (on PostgreSQL one `unnest` of arrays,
+    not an INSERT per row), and flush the changed ones."""
     try:
-        if rows:
-            await session.execute(insert(appointment_table), rows)
+        inserted = await insert_new(session, appointment_table, rows, unique=_APPOINTMENT_KEY)
         await session.flush()
     except IntegrityError as exc:
+        raise Conflict(_SAVED_AT_ONCE) from exc
+    if len(inserted) < len(rows):
         # Another request created the same appointment between our read and write.
-        raise Conflict(
-            "This appointment was saved by another request at the same time; retry."
-        ) from exc
+        raise Conflict(_SAVED_AT_ONCE)
 
 
 async def upsert_many(

@@ -10,7 +10,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.db import bulk_insert
+from app.core.db import bulk_insert, generic_plans
 
 _POSTGRESQL = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -105,8 +105,7 @@ class SharingInserts:
             return
         if self._driver is None:
             self._driver = (await connection.get_raw_connection()).driver_connection
-            # As for bulk_insert's COPY: each row's foreign-key checks take one cached plan.
-            await self._driver.execute("SET LOCAL plan_cache_mode = auto")
+            await generic_plans(self._driver)
         statement, arguments = _sharing_statement(self._table, self._shared, rows)
         self._pending = asyncio.ensure_future(self._driver.execute(statement, *arguments))
         await asyncio.sleep(0)  # the statement goes now, its answer is awaited later

@@ -41,6 +41,7 @@ from bench.common import (
     DATABASE_URL,
     REDIS_URL,
     ROOT,
+    cpu_seconds,
     create_clinic,
     fresh_database,
     peak_rss_mib,
@@ -51,6 +52,8 @@ from bench.sending import (
     Sent,
     bare_loop,
     claim_to_sent_seconds,
+    cpu_since,
+    polling,
     queue,
     scalar,
     sent_count,
@@ -69,16 +72,18 @@ async def send_phase(count: int, rounds: int, key: str, link_url: str) -> list[S
         return await scalar(select(func.count()).select_from(WorkerStatus)) > 0
 
     worker_rates, loop_rates, bare_rates, capacities, ratios = [], [], [], [], []
+    worker_cpu, database_cpu = [], []
     with worker_process(LINKMOBILITY_BASE_URL=link_url) as worker:
         await wait_until(worker_ready, within=30)
         for round_ in range(1, rounds + 1):
             since = datetime.now(UTC)
-
-            async def all_sent(target: int = round_ * count) -> bool:
-                return await sent_count() >= target
-
-            due = await queue([key], count)
-            done = await wait_until(all_sent, within=300)
+            async with polling() as poll:
+                due = await queue([key], count)
+                database, own = await poll.database_cpu(), cpu_seconds(worker.pid)
+                done = await wait_until(poll.all_sent, within=300)
+                database_cpu.append(cpu_since(database, await poll.database_cpu()) / count)
+                worker_cpu.append((cpu_seconds(worker.pid) - own) / count)
+            assert await sent_count() == round_ * count, "every message of the round is sent"
             worker_rates.append(count / (done - due))
             loop_rates.append(count / await claim_to_sent_seconds(since))
             messages = await sent_messages(count)
@@ -88,7 +93,9 @@ async def send_phase(count: int, rounds: int, key: str, link_url: str) -> list[S
             print(
                 f"round {round_}: worker {worker_rates[-1]:,.0f}/s (claim to sent "
                 f"{loop_rates[-1]:,.0f}/s), bare loop {bare_rates[-1]:,.0f}/s, "
-                f"stand-in batch capacity {capacities[-1]:,.0f}/s, ratio {ratios[-1]:.2f}x"
+                f"stand-in batch capacity {capacities[-1]:,.0f}/s, ratio {ratios[-1]:.2f}x; "
+                f"CPU a message: worker {worker_cpu[-1] * 1e6:.0f} µs, "
+                f"PostgreSQL {database_cpu[-1] * 1e6:.0f} µs"
             )
         peak = peak_rss_mib(worker.pid)
     print(f"worker via LINK adapter, due to sent: {spread(worker_rates, '/s')}")
@@ -96,6 +103,12 @@ async def send_phase(count: int, rounds: int, key: str, link_url: str) -> list[S
     print(f"bare aiohttp loop, one /sms/send each, 32 in flight: {spread(bare_rates, '/s')}")
     print(f"stand-in capacity through /sms/sendbatch: {spread(capacities, '/s')}")
     print(f"worker / bare loop, same round: {spread(ratios, 'x', 2)}")
+    micro = 1e6
+    print(f"worker CPU a message: {spread([s * micro for s in worker_cpu], ' µs')}")
+    print(
+        "PostgreSQL CPU a message (this database's server processes, due to sent): "
+        f"{spread([s * micro for s in database_cpu], ' µs')}"
+    )
     print(f"worker peak memory (VmHWM) after {rounds} rounds: {peak:.0f} MiB")
     return await sent_messages(count)
 

@@ -141,6 +141,16 @@ def worker_process(**env: str) -> Iterator[subprocess.Popen[bytes]]:
             process.kill()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process (all its threads) has taken so far; 0 once gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):

@@ -5,7 +5,9 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +15,8 @@ import aiohttp
 import httpx
 from arq import create_pool
 from arq.connections import RedisSettings
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.clinic_settings.models import ClinicSettings
 from app.core.db import create_engine
@@ -23,7 +26,7 @@ from app.messages.models import Message, MessageStatus, message_table
 from app.messages.wakeups import dispatch_job
 from app.providers.base import OutboundSms, SenderKind
 from app.providers.linkmobility import message_fields
-from bench.common import REDIS_URL, bench_settings
+from bench.common import REDIS_URL, bench_settings, cpu_seconds
 
 LINK_CREDENTIALS = {
     "username": "bench",
@@ -38,6 +41,7 @@ CAPACITY_BATCH = 1000
 CAPACITY_IN_FLIGHT = 4
 
 Sent = tuple[uuid.UUID, str, str]
+_message = message_table.c
 
 
 def spread(values: Sequence[float], unit: str = "", digits: int = 0) -> str:
@@ -59,6 +63,59 @@ async def scalar(statement: Any) -> Any:
 
 async def sent_count() -> int:
     return int(await scalar(select(func.count()).where(Message.status == "sent")))  # type: ignore[arg-type]
+
+
+def _first(status: MessageStatus, order: Any) -> Any:
+    return select(_message.id).where(_message.status == status).order_by(order).limit(1)
+
+
+# One lookup in each small partial index (ix_message_due, ix_message_sending).
+_ANY_UNSENT = select(
+    _first(MessageStatus.PENDING, _message.next_attempt_at).scalar_subquery().is_not(None)
+    | _first(MessageStatus.SENDING, _message.claimed_at).scalar_subquery().is_not(None)
+)
+
+
+@dataclass
+class Poll:
+    """Polled every few milliseconds while a worker sends: over one connection, and from
+    the partial indexes. A new connection and a count of the sent rows (a scan of the
+    whole table) each time would load the database the worker is measured on, where the
+    bare loop runs unpolled."""
+
+    connection: AsyncConnection
+
+    async def all_sent(self) -> bool:
+        """No message is left pending or sending."""
+        return not (await self.connection.execute(_ANY_UNSENT)).scalar_one()
+
+    async def database_cpu(self) -> dict[int, float]:
+        """CPU seconds so far of each server process on this database but this poll's
+        (PostgreSQL on this machine: read from /proc)."""
+        rows = await self.connection.execute(_BACKENDS)
+        return {pid: cpu_seconds(pid) for pid in rows.scalars()}
+
+
+_BACKENDS = text(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid()"
+)
+
+
+@asynccontextmanager
+async def polling() -> AsyncIterator[Poll]:
+    engine = create_engine(bench_settings())
+    try:
+        async with engine.connect() as connection:
+            # No transaction left open between polls, to hold back the pruning of old rows.
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield Poll(connection)
+    finally:
+        await engine.dispose()
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 async def use_link(clinic_id: uuid.UUID) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    Subquery,
     func,
     literal_column,
     select,
@@ -29,6 +30,8 @@ from app.core.phones import (
     number_filter,
 )
 from app.messages.models import (
+    IS_SENDING,
+    NOT_SENDING,
     STATUS_CODES,
     Message,
     MessageStatus,
@@ -181,6 +184,30 @@ def searched(table: ReadOnlyColumnCollection[str, Any]) -> ColumnElement[str]:
 
 
 _NEWEST_FIRST = (message_table.c.created_at.desc(), message_table.c.id.desc())
+
+
+def newest_first(statement: Select[Any], limit: int) -> Subquery:
+    """The newest `limit` rows of `statement`, a clinic's messages (order them again):
+    the newest settled ones from the list indexes, which leave out the messages in
+    `sending` (migration 0029), with the newest in `sending` from ix_message_sending."""
+    branches = (
+        statement.where(part).order_by(*_NEWEST_FIRST).limit(limit).subquery()
+        for part in (NOT_SENDING, IS_SENDING)
+    )
+    both = union_all(*(select(branch) for branch in branches)).subquery()
+    return select(both).order_by(*_newest_of(both)).limit(limit).subquery()
+
+
+def _newest_of(rows: Subquery) -> tuple[ColumnElement[Any], ...]:
+    return rows.c.created_at.desc(), rows.c.id.desc()
+
+
+def newest_page(statement: Select[Any], limit: int) -> Select[Message]:
+    """The newest `limit` messages of `statement`, newest first."""
+    newest = newest_first(statement, limit)
+    return select(aliased(Message, newest)).order_by(*_newest_of(newest))
+
+
 SEARCH_WINDOW = 2000
 """A search first reads this many of the newest rows: a common word is found among them.
 Past them it reads what the trigram index finds, which is few rows for any other word."""
@@ -216,23 +243,28 @@ async def _search(
     turn it back into the walk."""
     table = message_table.c
     statement = unscoped.where(table.clinic_id == clinic_id)
-    recent = statement.order_by(*_NEWEST_FIRST).limit(SEARCH_WINDOW).subquery()
+    recent = newest_first(statement, SEARCH_WINDOW)
     window = aliased(Message, recent)
     found = list(
         (
             await session.execute(
                 select(window)
                 .where(holds(searched(recent.c), q))
-                .order_by(recent.c.created_at.desc(), recent.c.id.desc())
+                .order_by(*_newest_of(recent))
                 .limit(wanted)
             )
         ).scalars()
     )
     if len(found) == wanted:
         return found
-    edge = statement.with_only_columns(table.created_at, table.id)
+    edge = newest_first(statement.with_only_columns(table.created_at, table.id), SEARCH_WINDOW)
     boundary = (
-        await session.execute(edge.order_by(*_NEWEST_FIRST).offset(SEARCH_WINDOW - 1).limit(1))
+        await session.execute(
+            select(edge.c.created_at, edge.c.id)
+            .order_by(*_newest_of(edge))
+            .offset(SEARCH_WINDOW - 1)
+            .limit(1)
+        )
     ).one_or_none()
     if boundary is None:  # the window held every row
         return found
@@ -270,8 +302,7 @@ async def list_messages(
     if filters.q:
         rows = await _search(session, clinic_id, unscoped, filters.q, limit + 1)
     else:
-        statement = unscoped.where(table.clinic_id == clinic_id)
-        page_statement = statement.order_by(*_NEWEST_FIRST).limit(limit + 1)
+        page_statement = newest_page(unscoped.where(table.clinic_id == clinic_id), limit + 1)
         rows = list((await session.execute(page_statement)).scalars())
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_time_cursor(page[-1].created_at, page[-1].id) if more else None

@@ -12,7 +12,7 @@ from sqlmodel import col
 from app.clinic_settings.models import ClinicSettings
 from app.core.db import session_scope
 from app.deliveries.models import delivery_report_table
-from app.messages.models import MessageStatus, message_table
+from app.messages.models import NOT_SENDING, MessageStatus, message_table
 from app.replies.models import reply_table
 
 PURGE_JOB = "retention_purge"
@@ -62,6 +62,9 @@ async def purge(ctx: JobContext) -> dict[str, int]:
                 messages.c.clinic_id == clinic_id,
                 messages.c.created_at < cutoff,
                 messages.c.status != MessageStatus.PENDING,
+                # A message being sent keeps its text until it settles; and so the query
+                # has the term of the clinic index it reads (ix_message_clinic_created).
+                NOT_SENDING,
                 messages.c.text.is_not(None),
             ],
             "text",

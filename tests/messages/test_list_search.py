@@ -5,9 +5,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.core.clock import FixedClock
 from app.messages import listing
+from app.messages.models import Message, MessageStatus
 from tests.conftest import ClinicAccess
 
 Json = dict[str, Any]
@@ -82,3 +86,32 @@ async def test_past_the_window_other_filters_still_apply(
         "kaffe 1",
         "sjelden kaffe 0",
     ]
+
+
+@pytest.mark.parametrize("window", [2, 3, 1000])
+@pytest.mark.parametrize("limit", [1, 2, 50])
+async def test_messages_being_sent_are_found_in_their_place(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    messages: None,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    window: int,
+    limit: int,
+) -> None:
+    """The window is the newest rows of both kinds the list reads apart (migration 0029),
+    the settled and those in `sending`: none found twice, none left out."""
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(Message)
+            .where(col(Message.text).in_(["kaffe 1", "kaffe 3", "te 4"]))
+            .values(status=MessageStatus.SENDING)
+        )
+    monkeypatch.setattr(listing, "SEARCH_WINDOW", window)
+    assert await _found(client, clinic, limit, q="kaffe") == [
+        "kaffe 5",
+        "kaffe 3",
+        "kaffe 1",
+        "sjelden kaffe 0",
+    ]
+    assert await _found(client, clinic, limit, q="te ") == ["te 6", "te 4", "te 2"]

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.messages.listing import MessageFilters, _filtered
+from app.messages.listing import MessageFilters, _filtered, newest_page
 from app.messages.models import Message, message_table
 
 BASE = datetime(2026, 6, 1, tzinfo=UTC)
@@ -32,11 +32,11 @@ async def test_sent_before_starts_the_newest_first_walk_at_that_time(engine: Asy
         pytest.skip("the plan is PostgreSQL's")
     clinic_id = uuid.uuid4()
     filters = MessageFilters(sent_to=BASE - timedelta(minutes=2500))
-    statement = (
-        _filtered(select(Message), filters, "NO", clinic_id)
-        .where(message_table.c.clinic_id == clinic_id)
-        .order_by(message_table.c.created_at.desc(), message_table.c.id.desc())
-        .limit(51)
+    statement = newest_page(
+        _filtered(select(Message), filters, "NO", clinic_id).where(
+            message_table.c.clinic_id == clinic_id
+        ),
+        51,
     )
     compiled = statement.compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}

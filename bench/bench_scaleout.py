@@ -26,6 +26,7 @@ from bench import link_server
 from bench.common import create_clinic, fresh_database, peak_rss_mib, wait_until, worker_process
 from bench.sending import (
     make_due,
+    polling,
     queue,
     scalar,
     sent_count,
@@ -57,13 +58,12 @@ async def one_run(workers: int, keys: list[str], link_url: str) -> tuple[float, 
             ready = select(func.count()).where(col(WorkerStatus.pid).in_(pids))
             return bool(await scalar(ready) >= workers)
 
-        async def all_sent() -> bool:
-            return await sent_count() >= before_sent + MESSAGES
-
         await wait_until(all_ready, within=60)
-        due = await make_due()
-        done = await wait_until(all_sent, within=600)
+        async with polling() as poll:
+            due = await make_due()
+            done = await wait_until(poll.all_sent, within=600)
         peak = max(peak_rss_mib(pid) for pid in pids)
+    assert await sent_count() == before_sent + MESSAGES, "every message of the run is sent"
     taken, distinct = await standin_counts(link_url)
     assert taken - taken_before >= MESSAGES, "every message reached the stand-in"
     return MESSAGES / (done - due), (taken - taken_before) - (distinct - distinct_before), peak

@@ -189,12 +189,9 @@ async def schedule_many(
     await bulk_update(session, decision_table, withdrawn_rows)
 
 
-def _apply(
-    appointment: Appointment, data: AppointmentWrite, patient: Patient, now: datetime
-) -> bool:
-    """Copy `data` onto the appointment; `updated_at` moves only when something changed.
-    Whether something did."""
-    values = {
+def _pushed_values(data: AppointmentWrite, patient: Patient) -> dict[str, Any]:
+    """The appointment's columns a push sets."""
+    return {
         "patient_id": patient.id,
         "practitioner": data.practitioner,
         "start_at": data.start.astimezone(UTC),
@@ -202,6 +199,14 @@ def _apply(
         "status": data.status.value,
         "sms_reminders": data.sms_reminders,
     }
+
+
+def _apply(
+    appointment: Appointment, data: AppointmentWrite, patient: Patient, now: datetime
+) -> bool:
+    """Copy `data` onto the appointment; `updated_at` moves only when something changed.
+    Whether something did."""
+    values = _pushed_values(data, patient)
     changed = {name for name, value in values.items() if getattr(appointment, name) != value}
     booked_again = "status" in changed and data.status is AppointmentStatus.BOOKED
     for name in changed:
@@ -247,12 +252,7 @@ def _new_row(
         "id": uuid.uuid4(),
         "clinic_id": clinic_id,
         "appointment_id": appointment_id,
-        "patient_id": patient.id,
-        "practitioner": data.practitioner,
-        "start_at": data.start.astimezone(UTC),
-        "end_at": data.end.astimezone(UTC),
-        "status": data.status.value,
-        "sms_reminders": data.sms_reminders,
+        **_pushed_values(data, patient),
         "confirmation": None,
         "confirmation_at": None,
         "rescheduled_at": None,

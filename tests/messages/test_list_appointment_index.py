@@ -5,12 +5,12 @@ clinic's messages, which took a second at 100,000 messages a clinic (issue 15 §
 import uuid
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.messages.listing import MessageFilters, _filtered
 from app.messages.models import Message, message_table
+from tests.messages.conftest import plan_of
 
 
 async def test_the_appointment_filter_is_two_index_lookups(engine: AsyncEngine) -> None:
@@ -23,13 +23,7 @@ async def test_the_appointment_filter_is_two_index_lookups(engine: AsyncEngine) 
         .order_by(message_table.c.created_at.desc(), message_table.c.id.desc())
         .limit(51)
     )
-    compiled = statement.compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-    )
-    async with engine.connect() as connection:
-        await connection.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = "\n".join(row[0] for row in await connection.execute(text(f"EXPLAIN {compiled}")))
-        await connection.rollback()
+    plan = "\n".join(await plan_of(engine, statement, settings=("enable_seqscan = off",)))
     # An OR with the shared ones was a subplan run for each of the clinic's messages.
     assert "SubPlan" not in plan, plan
     assert "Index Scan using ix_message_appointment_appointment" in plan, plan

@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.messages.listing import search_hits
 from app.messages.models import Message
+from tests.messages.conftest import plan_of
 
 _MESSAGES = text(
     "INSERT INTO message (id, clinic_id, patient_name, recipient_role, type, text, encoding, "
@@ -26,24 +26,14 @@ _MESSAGES = text(
 async def _plan(engine: AsyncEngine, q: str) -> list[str]:
     """The plan of the search past the window, for a clinic of 5,000 analyzed messages."""
     clinic_id = uuid.uuid4()
-    compiled = search_hits(select(Message), clinic_id, q).compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    statement = search_hits(select(Message), clinic_id, q)
+    # So few rows would be read whole, by scan or by key: neither, as at a million.
+    plan = await plan_of(
+        engine,
+        statement,
+        seed=(clinic_id, _MESSAGES, {"clinic_id": str(clinic_id)}),
+        settings=("enable_seqscan = off", "enable_indexscan = off"),
     )
-    async with engine.connect() as connection:
-        await connection.execute(
-            text(
-                "INSERT INTO clinic (id, name, webhook_secret, created_at) "
-                "VALUES (:id, 'K', 's', now())"
-            ),
-            {"id": clinic_id},
-        )
-        await connection.execute(_MESSAGES, {"clinic_id": str(clinic_id)})
-        await connection.execute(text("ANALYZE message, message_search"))
-        # So few rows would be read whole, by scan or by key: neither, as at a million.
-        await connection.execute(text("SET LOCAL enable_seqscan = off"))
-        await connection.execute(text("SET LOCAL enable_indexscan = off"))
-        plan = [row[0] for row in await connection.execute(text(f"EXPLAIN {compiled}"))]
-        await connection.rollback()
     return plan
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -16,6 +15,7 @@ from app.core.clock import FixedClock
 from app.messages.listing import MessageFilters, _filtered, newest_page
 from app.messages.models import Message, MessageStatus, message_table
 from tests.conftest import ClinicAccess
+from tests.messages.conftest import plan_of
 
 
 async def _post(client: httpx.AsyncClient, clinic: ClinicAccess, text: str) -> uuid.UUID:
@@ -73,15 +73,8 @@ async def test_the_type_list_reads_the_type_index_and_the_sending_one(
         ),
         51,
     )
-    dialect = postgresql.dialect() if engine.dialect.name == "postgresql" else sqlite.dialect()
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
-    async with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            await connection.execute(text("SET LOCAL enable_seqscan = off"))
-        rows = await connection.execute(text(f"{explain} {compiled}"))
-        plan = "\n".join(str(row[-1]) for row in rows)
-        await connection.rollback()
+    settings = ("enable_seqscan = off",) if engine.dialect.name == "postgresql" else ()
+    plan = "\n".join(await plan_of(engine, statement, settings=settings))
     assert "ix_message_clinic_type" in plan, plan
     if engine.dialect.name == "postgresql":
         assert "ix_message_sending" in plan, plan

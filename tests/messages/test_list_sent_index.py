@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.messages.listing import MessageFilters, _filtered, newest_page
 from app.messages.models import Message, message_table
+from tests.messages.conftest import plan_of
 
 BASE = datetime(2026, 6, 1, tzinfo=UTC)
 _MESSAGES = text(
@@ -38,19 +38,6 @@ async def test_sent_before_starts_the_newest_first_walk_at_that_time(engine: Asy
         ),
         51,
     )
-    compiled = statement.compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-    )
-    async with engine.connect() as connection:
-        await connection.execute(
-            text(
-                "INSERT INTO clinic (id, name, webhook_secret, created_at) "
-                "VALUES (:id, 'K', 's', now())"
-            ),
-            {"id": clinic_id},
-        )
-        await connection.execute(_MESSAGES, {"clinic_id": str(clinic_id), "base": BASE})
-        await connection.execute(text("ANALYZE message"))
-        plan = [row[0] for row in await connection.execute(text(f"EXPLAIN {compiled}"))]
-        await connection.rollback()
+    seed = (clinic_id, _MESSAGES, {"clinic_id": str(clinic_id), "base": BASE})
+    plan = await plan_of(engine, statement, seed=seed)
     assert any("Index Cond" in line and "created_at <" in line for line in plan), plan

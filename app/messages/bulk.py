@@ -10,18 +10,18 @@ while the next is made; else every row is checked against the caps first.
 """
 
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.caps.notices import announce
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import get_clinic_settings
 from app.core.inserts import SharingInserts, insert_sharing
-from app.messages.caps import check_new_rows, may_hold
+from app.messages.caps import keep_uncapped, may_hold
 from app.messages.compose import (
     Content,
     render,
@@ -33,7 +33,7 @@ from app.messages.compose import (
 from app.messages.models import message_table
 from app.messages.outgoing import Outgoing, outgoing, shared_source_of, uncarriable
 from app.messages.recipients import numbers_of, patient_recipients
-from app.messages.rows import MessageRow, recipient_columns, shared_columns
+from app.messages.rows import MessageRow, ascending_ids, recipient_columns, shared_columns
 from app.messages.schemas import BulkMessageCreate, BulkResult, SkipReason
 from app.messages.service import (
     blocked_for,
@@ -44,8 +44,9 @@ from app.messages.service import (
 from app.patients import service as patients_service
 from app.patients.models import PatientView
 
+FIRST_BATCH = 250
 BATCH = 2_000
-"""Patients a batch (the last batch's INSERT is the one not overlapped by making another)."""
+"""Patients a batch, at most (the first batch is made before anything is stored)."""
 Outcome = dict[str, Any]
 """A `BulkOutcome` as a plain dict: the answer is validated once, not 10,000 times."""
 
@@ -87,6 +88,9 @@ class _Composer:
     def __post_init__(self) -> None:
         shared = shared_merge_values(self.content, self.settings)
         self.filled_in, self.left = with_shared_filled_in(self.content, shared)
+        guardians = sum(len(patient.guardians) for patient in self.patients.values())
+        most = len(self.patients) + (guardians if self.include_guardians else 0)
+        self.ids = ascending_ids(most)  # one a message at most
 
     def outcome(self, patient_no: str, rows: list[MessageRow]) -> Outcome:
         """The patient's outcome; the rows of their messages go on `rows`."""
@@ -131,6 +135,7 @@ class _Composer:
                 text=sent.encoded.text,
                 analysis=sent.encoded.analysis,
                 price_per_segment=self.settings.price_per_segment,
+                message_id=next(self.ids),
             )
             for recipient, sent in zip(recipients, made, strict=True)
         ]
@@ -163,31 +168,52 @@ async def create_bulk(
         patients,
     )
     shared = shared_columns(clinic_id=clinic_id, settings=settings, content=content, now=now)
-    # Where no cap can hold a message back, each batch is stored while the next is made.
-    hold = may_hold(settings, content.type, send_at=content.send_at, now=now)
-    outcomes: list[Outcome] = []
-    rows: list[MessageRow] = []
-    async with SharingInserts(session, message_table, shared) as inserts:
-        for start in range(0, len(request.patient_nos), BATCH):
-            batch = request.patient_nos[start : start + BATCH]
-            outcomes += [composer.outcome(patient_no, rows) for patient_no in batch]
-            if not hold:
-                await inserts.add(rows)
-                rows = []
-    if hold:
-        check = await check_new_rows(
-            session,
-            settings=settings,
-            message_type=content.type,
-            rows=rows,
-            send_at=content.send_at,
-            now=now,
-        )
-        if held := check.held_ids(rows):
-            rows = [row for row in rows if row["id"] not in held]
-            outcomes = [_without_held(outcome, held) for outcome in outcomes]
-            await announce(session, clinic_id, check.hits, now=now)
-        await insert_sharing(session, message_table, shared, rows)
-    if any(outcome["outcome"] == "queued" for outcome in outcomes):
+    if may_hold(settings, content.type, send_at=content.send_at, now=now):
+        answer = await _checked_first(session, composer, shared, request.patient_nos, now=now)
+    else:
+        answer = await _in_batches(session, composer, shared, request.patient_nos)
+    if answer.queued:
         wake_worker(session, [content.send_at], now=now)
+    return answer
+
+
+def _batches(patient_nos: Sequence[str]) -> Iterator[Sequence[str]]:
+    """Batches that double from FIRST_BATCH up to BATCH patients: PostgreSQL starts on a
+    small one at once, and each next one is made in less time than the one before takes
+    to store."""
+    start, size = 0, min(FIRST_BATCH, BATCH)
+    while start < len(patient_nos):
+        yield patient_nos[start : start + size]
+        start, size = start + size, min(2 * size, BATCH)
+
+
+async def _in_batches(
+    session: AsyncSession, composer: _Composer, shared: MessageRow, patient_nos: Sequence[str]
+) -> BulkResult:
+    """Where no cap can hold a message back: each batch is stored while the next is made,
+    and the answer validated while the last is."""
+    outcomes: list[Outcome] = []
+    async with SharingInserts(session, message_table, shared) as inserts:
+        for batch in _batches(patient_nos):
+            rows: list[MessageRow] = []
+            outcomes += [composer.outcome(patient_no, rows) for patient_no in batch]
+            await inserts.add(rows)
+        return _answer(outcomes)
+
+
+async def _checked_first(
+    session: AsyncSession,
+    composer: _Composer,
+    shared: MessageRow,
+    patient_nos: Sequence[str],
+    *,
+    now: datetime,
+) -> BulkResult:
+    """Else every row is checked against the caps before any is stored."""
+    rows: list[MessageRow] = []
+    outcomes = [composer.outcome(patient_no, rows) for patient_no in patient_nos]
+    kept, held = await keep_uncapped(session, composer.settings, composer.content, rows, now=now)
+    if held:
+        outcomes = [_without_held(outcome, held) for outcome in outcomes]
+    await insert_sharing(session, message_table, shared, kept)
     return _answer(outcomes)

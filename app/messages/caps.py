@@ -14,10 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.caps.notices import CapHit, hit_of
+from app.caps.notices import CapHit, announce, hit_of
 from app.caps.rules import Candidate, Cap, Limits, hold_back
 from app.caps.usage import periods_at, usage_for
 from app.clinic_settings.models import ClinicSettings
+from app.messages.compose import Content
 from app.messages.rows import MessageRow
 
 
@@ -64,3 +65,26 @@ async def check_new_rows(
     held = hold_back(candidates, usage, limits)
     hits = [hit_of(cap, limits, periods, settings.currency) for cap in held if cap is not None]
     return CapCheck(held, hits)
+
+
+async def keep_uncapped(
+    session: AsyncSession,
+    settings: ClinicSettings,
+    content: Content,
+    rows: Sequence[MessageRow],
+    *,
+    now: datetime,
+) -> tuple[list[MessageRow], set[uuid.UUID]]:
+    """The rows of one request that no cap holds back, and the ids of those a cap does;
+    each cap reached is announced."""
+    check = await check_new_rows(
+        session,
+        settings=settings,
+        message_type=content.type,
+        rows=rows,
+        send_at=content.send_at,
+        now=now,
+    )
+    held = check.held_ids(rows)
+    await announce(session, settings.clinic_id, check.hits, now=now)
+    return [row for row in rows if row["id"] not in held], held

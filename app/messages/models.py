@@ -232,14 +232,17 @@ IS_SENDING: ColumnElement[bool] = message_table.c.status == _SENDING
 class MessageSearch(SQLModel, table=True):
     """What the free-text search of `GET /v1/messages` looks in: one row a message, its
     names and text case folded (`searched()` in app/messages/listing.py). Database
-    triggers keep it (migration 0026): on a message's insert, and on an update of its text
-    or names only, so the trigram index here (PostgreSQL) is not written again by the
-    status updates of sending. A migration that rebuilds `message` on SQLite (a batch
-    alter) drops those triggers and must make them again."""
+    triggers keep it: on a message's insert, and on an update of its text or names only
+    (migration 0026), so the trigram index here (PostgreSQL) is not written again by the
+    status updates of sending; and on its delete, the copy goes (0030, also for the
+    messages a clinic's deletion cascades to). No foreign key: its check locked each new
+    message as its copy went in, and only those triggers write here. A migration that
+    rebuilds `message` on SQLite (a batch alter) drops those triggers and must make them
+    again."""
 
     __tablename__ = "message_search"
 
-    message_id: uuid.UUID = Field(foreign_key="message.id", ondelete="CASCADE", primary_key=True)
+    message_id: uuid.UUID = Field(primary_key=True)
     clinic_id: uuid.UUID
     document: str
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.caps.notices import announce
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.schemas import ReminderPolicy
 from app.clinic_settings.service import get_clinic_settings
@@ -19,7 +18,7 @@ from app.core.phones import (
     InvalidPhoneNumber,
     parse_phone_number,
 )
-from app.messages.caps import check_new_rows
+from app.messages.caps import keep_uncapped
 from app.messages.compose import Content, merge_values, render, resolve_content
 from app.messages.models import Message, MessageStatus, RecipientRole, message_table
 from app.messages.outgoing import outgoing, over_the_cap, uncarriable
@@ -122,22 +121,13 @@ async def create_message(
                 price_per_segment=settings.price_per_segment,
             )
         )
-    check = await check_new_rows(
-        session,
-        settings=settings,
-        message_type=content.type,
-        rows=rows,
-        send_at=content.send_at,
-        now=now,
-    )
-    held = check.held_ids(rows)
+    kept, held = await keep_uncapped(session, settings, content, rows, now=now)
     skipped += [
         Skipped(recipient, "cap_reached")
         for recipient, row in zip(recipients, rows, strict=True)
         if row["id"] in held
     ]
-    rows = [row for row in rows if row["id"] not in held]
-    await announce(session, clinic_id, check.hits, now=now)
+    rows = kept
     await store_messages(session, rows, now=now)
     position = {row["id"]: index for index, row in enumerate(rows)}
     statement = select(Message).where(message_table.c.id.in_(position))

@@ -39,7 +39,7 @@ def test_copies_stay_deletes_take_theirs_and_down_brings_the_key_back(
 ) -> None:
     url = _scratch_database_url(database_url, tmp_path_factory)
     config = alembic_config(url)
-    command.upgrade(config, "0027")
+    command.upgrade(config, "0029")
     kept, gone = uuid.uuid4(), uuid.uuid4()
     for clinic_id in (kept, gone):
         clinic = {"id": clinic_id, "name": "K", "webhook_secret": str(clinic_id), "created_at": NOW}
@@ -55,7 +55,7 @@ def test_copies_stay_deletes_take_theirs_and_down_brings_the_key_back(
     _run(url, _clinic.delete().where(_clinic.c.id == gone))
     assert _copies(url) == [(kept, "  bor")]
 
-    command.downgrade(config, "0027")
+    command.downgrade(config, "0029")
     assert _foreign_keys(url) == ["fk_message_search_message_id_message"]
     assert _copies(url) == [(kept, "  bor")]
     _run(url, _message.delete())  # the key's cascade, no trigger left

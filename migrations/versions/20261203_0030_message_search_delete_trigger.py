@@ -1,7 +1,7 @@
 """message_search without a foreign key: a trigger on `message` deletes a message's copy
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-03 12:00:00.000000
 
 The foreign key from `message_search.message_id` to `message.id` (0026, ON DELETE CASCADE)
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030"
-down_revision: str | None = "0027"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ once on SQLite and once on PostgreSQL. `TEST_REDIS_URL` defaults to database 15.
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cli import alembic_config
@@ -51,6 +51,17 @@ def _reset_postgres_schema(url: str) -> None:
     asyncio.run(reset())
 
 
+def _autocommit(url: str, statement: str) -> None:
+    async def run() -> None:
+        engine = create_engine(Settings(database_url=url))
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
@@ -61,6 +72,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         _reset_postgres_schema(url)
     command.upgrade(alembic_config(url), "head")
     return url
+
+
+@pytest.fixture
+def scratch_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the suite's kind, for a test that runs the migrations itself;
+    on PostgreSQL it is dropped after."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"migrations_{uuid.uuid4().hex[:8]}"
+    _autocommit(database_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _autocommit(database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -13,7 +12,6 @@ from app.cli import alembic_config
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
-from tests.test_migrations import _scratch_database_url
 
 OLD_THANK_YOU = (
     "Hei [Fornavn]! Takk for besøket hos oss i dag. Ring oss på [Businessphone] om du har spørsmål."
@@ -54,10 +52,8 @@ def _texts(url: str) -> dict[str, str]:
     return {row.type: row.text for row in rows}
 
 
-def test_old_defaults_become_the_new_ones(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    url = _scratch_database_url(database_url, tmp_path_factory)
+def test_old_defaults_become_the_new_ones(scratch_database_url: str) -> None:
+    url = scratch_database_url
     config = alembic_config(url)
     command.upgrade(config, "0012")
     clinic_id, now = uuid.uuid4(), datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

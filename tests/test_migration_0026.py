@@ -12,7 +12,6 @@ from alembic import command
 
 from app.cli import alembic_config
 from tests.test_migration_0018 import _clinic, _run
-from tests.test_migrations import _scratch_database_url
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 _message = sa.table(
@@ -60,9 +59,9 @@ def _indexes(url: str) -> set[str]:
 
 
 def test_existing_messages_are_copied_new_ones_follow_and_down_undoes_it(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
+    scratch_database_url: str,
 ) -> None:
-    url = _scratch_database_url(database_url, tmp_path_factory)
+    url = scratch_database_url
     postgresql = url.startswith("postgresql")
     config = alembic_config(url)
     command.upgrade(config, "0025")

@@ -5,7 +5,6 @@ the key comes back and does that again."""
 import asyncio
 import uuid
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -14,7 +13,6 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from tests.test_migration_0018 import _clinic, _run
 from tests.test_migration_0026 import NOW, _insert_message, _message, _search
-from tests.test_migrations import _scratch_database_url
 
 
 def _foreign_keys(url: str) -> list[str | None]:
@@ -35,9 +33,9 @@ def _copies(url: str) -> list[sa.Row[tuple[str, str]]]:
 
 
 def test_copies_stay_deletes_take_theirs_and_down_brings_the_key_back(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
+    scratch_database_url: str,
 ) -> None:
-    url = _scratch_database_url(database_url, tmp_path_factory)
+    url = scratch_database_url
     config = alembic_config(url)
     command.upgrade(config, "0029")
     kept, gone = uuid.uuid4(), uuid.uuid4()

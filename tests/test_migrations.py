@@ -1,36 +1,17 @@
 """The migrations run up and down on the test database's engine, and match the models."""
 
 import asyncio
-import uuid
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
 from app.cli import alembic_config
 from app.core.config import Settings
 from app.core.db import create_engine
 from app.tables import include_in_comparison, metadata
-
-
-def _scratch_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('migrations') / 'scratch.db'}"
-    name = f"migrations_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        engine = create_engine(Settings(database_url=database_url))
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await engine.dispose()
-
-    asyncio.run(create())
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def _inspect(url: str) -> tuple[set[str], list[object]]:
@@ -51,10 +32,8 @@ def _inspect(url: str) -> tuple[set[str], list[object]]:
     return asyncio.run(run())
 
 
-def test_upgrade_downgrade_upgrade(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    url = _scratch_database_url(database_url, tmp_path_factory)
+def test_upgrade_downgrade_upgrade(scratch_database_url: str) -> None:
+    url = scratch_database_url
     config = alembic_config(url)
     command.upgrade(config, "head")
     tables, differences = _inspect(url)

@@ -35,7 +35,6 @@ from app.core import secrets
 from app.core.config import Environment, Settings
 from app.core.db import create_engine
 from tests.conftest import TEST_SECRETS_KEYS, ClinicAccess
-from tests.test_migrations import _scratch_database_url
 
 CREDENTIALS = {"sinch": {"service_plan_id": "plan-berg-1", "api_token": "sinch-token-hemmelig"}}
 
@@ -106,10 +105,8 @@ def test_production_needs_secrets_keys() -> None:
         )
 
 
-def test_the_migration_seals_credentials_stored_in_the_clear(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    url = _scratch_database_url(database_url, tmp_path_factory)
+def test_the_migration_seals_credentials_stored_in_the_clear(scratch_database_url: str) -> None:
+    url = scratch_database_url
     config = alembic_config(url)
     command.upgrade(config, "0007")
 

@@ -165,7 +165,7 @@ async def bulk_insert(
     await driver.copy_records_to_table(
         table.name, records=[values_of(row) for row in rows], columns=names
     )
-    await driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+    await custom_plans(driver)
 
 
 async def generic_plans(driver: Any) -> None:
@@ -179,6 +179,12 @@ async def generic_plans(driver: Any) -> None:
     (clinic_id, start_at), reading all the clinic's appointments for each row (0.6 s for
     the 3,000 reminders of 1,000 appointments, growing with the clinic)."""
     await driver.execute("DISCARD PLANS; SET LOCAL plan_cache_mode = auto")
+
+
+async def custom_plans(driver: Any) -> None:
+    """After the statements of many rows: back to create_engine's plan for each execution,
+    for the rest of the transaction."""
+    await driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def in_batches(

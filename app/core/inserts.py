@@ -10,7 +10,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.db import bulk_insert, generic_plans
+from app.core.db import bulk_insert, custom_plans, generic_plans
 
 _POSTGRESQL = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -93,7 +93,7 @@ class SharingInserts:
             return
         await self._answered()
         if self._driver is not None:
-            await self._driver.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            await custom_plans(self._driver)
 
     async def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
         await self._answered()

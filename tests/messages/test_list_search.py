@@ -39,6 +39,9 @@ async def _found(
             return texts
 
 
+KAFFE_NEWEST_FIRST = ["kaffe 5", "kaffe 3", "kaffe 1", "sjelden kaffe 0"]
+
+
 @pytest.fixture
 async def messages(
     client: httpx.AsyncClient, clinic: ClinicAccess, other_clinic: ClinicAccess, clock: FixedClock
@@ -61,12 +64,7 @@ async def test_any_window_finds_the_same_newest_first(
     limit: int,
 ) -> None:
     monkeypatch.setattr(listing, "SEARCH_WINDOW", window)
-    assert await _found(client, clinic, limit, q="KAFFE") == [
-        "kaffe 5",
-        "kaffe 3",
-        "kaffe 1",
-        "sjelden kaffe 0",
-    ]
+    assert await _found(client, clinic, limit, q="KAFFE") == KAFFE_NEWEST_FIRST
     assert await _found(client, clinic, limit, q="sjelden") == ["sjelden kaffe 0"]
     assert await _found(client, clinic, limit, q="te ") == ["te 6", "te 4", "te 2"]
     assert await _found(client, clinic, limit, q="kakao") == []
@@ -80,12 +78,7 @@ async def test_past_the_window_other_filters_still_apply(
 ) -> None:
     monkeypatch.setattr(listing, "SEARCH_WINDOW", 2)
     assert await _found(client, clinic, 2, q="kaffe", type="recall") == []
-    assert await _found(client, clinic, 2, q="kaffe", type="free_text") == [
-        "kaffe 5",
-        "kaffe 3",
-        "kaffe 1",
-        "sjelden kaffe 0",
-    ]
+    assert await _found(client, clinic, 2, q="kaffe", type="free_text") == KAFFE_NEWEST_FIRST
 
 
 @pytest.mark.parametrize("window", [2, 3, 1000])
@@ -108,10 +101,5 @@ async def test_messages_being_sent_are_found_in_their_place(
             .values(status=MessageStatus.SENDING)
         )
     monkeypatch.setattr(listing, "SEARCH_WINDOW", window)
-    assert await _found(client, clinic, limit, q="kaffe") == [
-        "kaffe 5",
-        "kaffe 3",
-        "kaffe 1",
-        "sjelden kaffe 0",
-    ]
+    assert await _found(client, clinic, limit, q="kaffe") == KAFFE_NEWEST_FIRST
     assert await _found(client, clinic, limit, q="te ") == ["te 6", "te 4", "te 2"]

@@ -193,7 +193,7 @@ def newest_first(statement: Select[Any], limit: int) -> Subquery:
     `sending` (migration 0029), with the newest in `sending` from ix_message_sending.
 
     Give `statement` few columns: each of the three subqueries builds a proxy of every
-    column, for every request (all of `message`'s cost a list a third of its time)."""
+    column on every request (with all of `message`'s, a third of a list request's time)."""
     branches = (
         statement.where(part).order_by(*_NEWEST_FIRST).limit(limit).subquery()
         for part in (NOT_SENDING, IS_SENDING)
@@ -262,7 +262,7 @@ async def _search(
     found = list((await session.execute(_messages_of(held))).scalars())
     if len(found) == wanted:
         return found
-    edge = newest_first(statement.with_only_columns(table.created_at, table.id), SEARCH_WINDOW)
+    edge = newest_first(statement.with_only_columns(*_KEY), SEARCH_WINDOW)
     boundary = (
         await session.execute(
             select(edge.c.created_at, edge.c.id)

@@ -2,6 +2,14 @@
 
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.clinics.models import Clinic
 
 # A fresh interpreter: the suite's own process configured the mappers long ago.
 _FIRST_USE = """
@@ -19,3 +27,22 @@ def test_as_loaded_works_as_a_process_first_use_of_the_models() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["00000000-0000-0000-0000-000000000001", "Tannlege", "Berg"]
+
+
+_STORED_AT = datetime(2026, 3, 29, 3, 30, tzinfo=ZoneInfo("Europe/Oslo"))
+
+
+async def test_a_stored_time_is_read_as_aware_utc_on_either_database(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """On PostgreSQL asyncpg's own reading is kept (no processor); SQLite's naive value
+    gets UTC back."""
+    clinic_id = uuid.uuid4()
+    async with sessionmaker.begin() as session:
+        secret = clinic_id.hex
+        session.add(Clinic(id=clinic_id, name="Berg", webhook_secret=secret, created_at=_STORED_AT))
+    async with sessionmaker() as session:
+        read = await session.scalar(select(Clinic.created_at).where(Clinic.id == clinic_id))
+    assert read == _STORED_AT
+    assert read is not None
+    assert read.tzinfo == UTC

@@ -155,7 +155,7 @@ async def schedule_many(
         view, push = item.view, item.push
         cancelled = gone[view.appointment.appointment_id]
         view.messages = [
-            replace(m, status=MessageStatus.CANCELLED) if m.id in cancelled else m
+            m._replace(status=MessageStatus.CANCELLED) if m.id in cancelled else m
             for m in view.messages
         ]
         cancelled_kinds = {m.type for m in view.messages if m.id in cancelled}

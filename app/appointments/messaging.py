@@ -153,8 +153,8 @@ async def messages_of(
             .join(message_table, _message.id == _link.message_id)
             .where(_link.clinic_id == clinic_id, linked),
         )
-        for appointment_id, *facts in await session.execute(statement):
-            found[appointment_id].append(MessageFacts(*facts))
+        for row in (await session.execute(statement)).all():
+            found[row[0]].append(MessageFacts._make(row[1:]))
     return found
 
 

@@ -51,8 +51,10 @@ from app.core.batch import BatchOutcome
 from app.core.db import bulk_update, in_batches
 from app.core.errors import Conflict, FieldError
 from app.core.inserts import insert_new
+from app.core.locks import hold, lock_key
 from app.core.models import as_loaded, table_of
 from app.messages.models import MessageStatus
+from app.messages.recipients import numbers_of
 from app.patients.models import Patient
 from app.recalls import service as recalls
 
@@ -148,6 +150,10 @@ async def schedule_many(
     """For each appointment: cancel what no longer fits, make what is missing, record every
     decision. All the appointments' messages are stored together."""
     now = context.now
+    # Before any message is looked at: two pushes for one number's day (a shared reminder)
+    # queue here, rather than each miss the other's new message or lock the two in turn.
+    numbers = {number for item in items for number in numbers_of(item.patient) if number}
+    await hold(session, (lock_key("number", context.clinic_id, number) for number in numbers))
     composer = Composer(context)
     gone = await _cancel_stale(session, composer, items, now)
     planned: list[tuple[Scheduling, list[Decision], set[str]]] = []
@@ -273,7 +279,14 @@ async def _patients(
 ) -> dict[str, Patient]:
     found: dict[str, Patient] = {}
     for condition in in_batches(session, table_of(Patient).c.patient_no, patient_nos):
-        statement = select(Patient).where(col(Patient.clinic_id) == clinic_id, condition)
+        statement = (
+            select(Patient)
+            .where(col(Patient.clinic_id) == clinic_id, condition)
+            # The appointments' foreign keys would share-lock them one by one in the batch's
+            # order; a patients batch locks them in id order. Both in id order: no deadlock.
+            .order_by(col(Patient.id))
+            .with_for_update(read=True, key_share=True)
+        )
         found.update((p.patient_no, p) for p in (await session.execute(statement)).scalars())
     return found
 

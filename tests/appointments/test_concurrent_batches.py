@@ -1,0 +1,107 @@
+"""Two practice-system clients pushing batches at once for the same patients: neither
+deadlocks. Two appointment batches for one day wait for each other on the numbers they
+message (advisory locks in one order), so every patient still gets one reminder for the
+day; an appointment batch and a patient batch lock the patients in the same (id) order."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.appointments.conftest import put_rules
+from tests.appointments.test_one_per_day import ONE_REMINDER, at, pending
+from tests.conftest import ClinicAccess
+
+PATIENTS = 200
+
+
+def _patients() -> list[dict[str, Any]]:
+    return [
+        {
+            "patient_no": f"P{n}",
+            "first_name": "Kari",
+            "last_name": "Berg",
+            "mobile": f"+479120{n:04d}",
+        }
+        for n in range(PATIENTS)
+    ]
+
+
+def _appointments(hour: int, tag: str, numbers: range) -> dict[str, Any]:
+    appointments = [
+        {
+            "appointment_id": f"{tag}{n}",
+            "patient_no": f"P{n}",
+            "practitioner": "Tannlege Hansen",
+            "start": at(hour).isoformat(),
+            "end": at(hour, 30).isoformat(),
+        }
+        for n in numbers
+    ]
+    return {"appointments": appointments}
+
+
+@pytest.fixture
+async def patients(
+    client: httpx.AsyncClient,
+    clinic: ClinicAccess,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite takes one writer at a time")
+    await put_rules(client, clinic, **ONE_REMINDER)
+    stored = await client.put(
+        "/v1/patients", headers=clinic.headers, json={"patients": _patients()}
+    )
+    assert stored.status_code == 200, stored.text
+
+
+@pytest.mark.usefixtures("patients")
+async def test_two_batches_for_the_same_patients_day_neither_deadlock_nor_double(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    forward, backward = range(PATIENTS), range(PATIENTS - 1, -1, -1)
+    # The first round makes each patient's reminder; in the second each batch joins them,
+    # one in the patients' order and one in reverse.
+    for hour in (9, 11):
+        answers = await asyncio.gather(
+            client.put(
+                "/v1/appointments",
+                headers=clinic.headers,
+                json=_appointments(hour, f"A{hour}-", forward),
+            ),
+            client.put(
+                "/v1/appointments",
+                headers=clinic.headers,
+                json=_appointments(hour + 4, f"B{hour}-", backward),
+            ),
+        )
+        assert [answer.status_code for answer in answers] == [200, 200]
+        assert [answer.json()["created"] for answer in answers] == [PATIENTS, PATIENTS]
+    reminders = await pending(client, clinic, limit=500)
+    assert sorted(m["to"] for m in reminders) == sorted(p["mobile"] for p in _patients())
+    assert all(m["type"] == "reminder_1" for m in reminders)
+
+
+@pytest.mark.usefixtures("patients")
+async def test_an_appointment_batch_beside_a_patient_batch_in_reverse(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    for hour in (9, 11):
+        renamed = [p | {"last_name": f"Dahl {hour}"} for p in reversed(_patients())]
+        answers = await asyncio.gather(
+            client.put(
+                "/v1/appointments",
+                headers=clinic.headers,
+                json=_appointments(hour, f"A{hour}-", range(PATIENTS)),
+            ),
+            client.put("/v1/patients", headers=clinic.headers, json={"patients": renamed}),
+        )
+        assert [answer.status_code for answer in answers] == [200, 200]
+        assert [answer.json()["failed"] for answer in answers] == [0, 0]
+    reminders = await pending(client, clinic, limit=500)
+    assert len(reminders) == PATIENTS
+    assert all("Dahl 11" in m["patient_name"] for m in reminders)

@@ -42,7 +42,8 @@ from app.webhooks.fastpath import DeliveryReportFastPath
 from app.webhooks.router import router as webhooks_router
 
 REDIS_TIMEOUT_SECONDS = 2.0
-RATE_LIMITED: dict[int | str, dict[str, object]] = {
+# What any clinic route may answer besides its own.
+SHARED_RESPONSES: dict[int | str, dict[str, object]] = {
     429: {
         "model": Problem,
         "description": "Over the caller's rate limit; nothing was done",
@@ -52,7 +53,18 @@ RATE_LIMITED: dict[int | str, dict[str, object]] = {
                 "schema": {"type": "integer"},
             }
         },
-    }
+    },
+    503: {
+        "model": Problem,
+        "description": "Lost a race in the database to another request (a deadlock); "
+        "nothing was saved: send it again",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before sending it again",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
 }
 
 
@@ -125,7 +137,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         sms_info_router,
         webhooks_router,
     ):
-        app.include_router(router, responses=RATE_LIMITED)
+        app.include_router(router, responses=SHARED_RESPONSES)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

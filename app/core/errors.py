@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -173,10 +174,35 @@ async def _handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, "internal-error", "Internal server error", None)
 
 
+# PostgreSQL's deadlock victim and serialization failure: the transaction was rolled back
+# whole, and the same request sent again would most likely go through.
+_LOST_RACE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def lost_a_race(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _LOST_RACE_SQLSTATES
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if not lost_a_race(exc):
+        return await _handle_unexpected(request, exc)
+    logger.warning("a request lost a race in the database and was rolled back", exc_info=exc)
+    return problem_response(
+        503,
+        "busy",
+        "Busy",
+        "Another request held what this one needed, and nothing of this one was saved. "
+        "Send it again.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _handle_app_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_error)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 

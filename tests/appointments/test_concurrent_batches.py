@@ -4,15 +4,18 @@ message (advisory locks in one order), so every patient still gets one reminder 
 day; an appointment batch and a patient batch lock the patients in the same (id) order."""
 
 import asyncio
+from datetime import UTC
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.appointments.conftest import put_rules
+from tests.appointments.conftest import put_appointment, put_rules, z
 from tests.appointments.test_one_per_day import ONE_REMINDER, at, pending
 from tests.conftest import ClinicAccess
+from tests.messages.conftest import put_patient
 
 PATIENTS = 200
 
@@ -105,3 +108,50 @@ async def test_an_appointment_batch_beside_a_patient_batch_in_reverse(
     reminders = await pending(client, clinic, limit=500)
     assert len(reminders) == PATIENTS
     assert all("Dahl 11" in m["patient_name"] for m in reminders)
+
+
+async def _waiting_for_a_lock(engine: AsyncEngine) -> bool:
+    async with engine.connect() as connection:
+        waiting = await connection.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'")
+        )
+    return bool(waiting)
+
+
+async def test_the_loser_of_a_deadlock_gets_503_and_nothing_of_it_is_saved(
+    client: httpx.AsyncClient, clinic: ClinicAccess, engine: AsyncEngine
+) -> None:
+    """Another transaction (as some other path might) locks the appointment, then the
+    patient the push has already share-locked: PostgreSQL rolls the push back as the
+    deadlock's victim, and the answer says to send it again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: no deadlock")
+    await put_patient(client, clinic, "1001")
+    await put_appointment(client, clinic, "A1", start=at(9))
+    other = await engine.connect()
+    await other.execute(text("SET LOCAL deadlock_timeout = '10s'"))  # the push is the victim
+    await other.execute(
+        text("SELECT 1 FROM appointment WHERE clinic_id = :c AND appointment_id = 'A1' FOR UPDATE"),
+        {"c": clinic.id},
+    )
+    body = {"patient_no": "1001", "practitioner": "Tannlege Hansen"} | {
+        "start": at(10).isoformat(),
+        "end": at(11).isoformat(),
+    }
+    moved = asyncio.create_task(
+        client.put("/v1/appointments/A1", headers=clinic.headers, json=body)
+    )
+    while not await _waiting_for_a_lock(engine):
+        assert not moved.done(), moved.result().text
+        await asyncio.sleep(0.02)
+    await other.execute(
+        text("SELECT 1 FROM patient WHERE clinic_id = :c FOR UPDATE"), {"c": clinic.id}
+    )
+    answer = await moved
+    await other.rollback()
+    await other.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "1"
+    assert answer.json()["type"].endswith("/busy")
+    stored = await client.get("/v1/appointments/A1", headers=clinic.headers)
+    assert stored.json()["start"] == z(at(9).astimezone(UTC))

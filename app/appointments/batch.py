@@ -26,6 +26,7 @@ from app.appointments.messaging import (
     DecisionWrites,
     cancel_pending,
     decision_rows,
+    hold_numbers,
     load_context,
     with_messages,
 )
@@ -51,10 +52,8 @@ from app.core.batch import BatchOutcome
 from app.core.db import bulk_update, in_batches
 from app.core.errors import Conflict, FieldError
 from app.core.inserts import insert_new
-from app.core.locks import hold, lock_key
 from app.core.models import as_loaded, table_of
 from app.messages.models import MessageStatus
-from app.messages.recipients import numbers_of
 from app.patients.models import Patient
 from app.recalls import service as recalls
 
@@ -150,10 +149,6 @@ async def schedule_many(
     """For each appointment: cancel what no longer fits, make what is missing, record every
     decision. All the appointments' messages are stored together."""
     now = context.now
-    # Before any message is looked at: two pushes for one number's day (a shared reminder)
-    # queue here, rather than each miss the other's new message or lock the two in turn.
-    numbers = {number for item in items for number in numbers_of(item.patient) if number}
-    await hold(session, (lock_key("number", context.clinic_id, number) for number in numbers))
     composer = Composer(context)
     gone = await _cancel_stale(session, composer, items, now)
     planned: list[tuple[Scheduling, list[Decision], set[str]]] = []
@@ -354,6 +349,7 @@ async def upsert_many(
     valid = [item for item in accepted if not isinstance(item, FieldError)]
     if not valid:
         return [item for item in accepted if isinstance(item, FieldError)]
+    await hold_numbers(session, clinic_id, [patient for *_, patient in valid])
     await recalls.follow_bookings(
         session,
         clinic_id,

@@ -31,9 +31,11 @@ from app.clinic_settings.models import ClinicSettings, clinic_settings_table
 from app.clinic_settings.service import send_window_rules
 from app.core.db import bulk_insert, bulk_update, in_batches
 from app.core.errors import NotFound
+from app.core.locks import hold, lock_key
 from app.core.models import as_loaded, table_of
 from app.events.messages import record_message_status_events
 from app.messages.models import MessageStatus, message_table
+from app.messages.recipients import numbers_of
 from app.patients.models import Patient
 from app.reminder_rules.models import ReminderRules
 from app.reminder_rules.service import reminders_of
@@ -177,6 +179,16 @@ async def decided_of(
             decided = Decided(*row)
             found[appointment_id][decided.kind] = decided
     return found
+
+
+async def hold_numbers(
+    session: AsyncSession, clinic_id: uuid.UUID, patients: Sequence[Patient]
+) -> None:
+    """Before any appointment or message is locked or read: pushes that may message the
+    same numbers (a shared reminder for a person's day) queue here, in one order, rather
+    than each miss the other's new message or lock rows in turn."""
+    numbers = {number for patient in patients for number in numbers_of(patient) if number}
+    await hold(session, (lock_key("number", clinic_id, number) for number in numbers))
 
 
 async def stored_patient(session: AsyncSession, appointment: Appointment) -> Patient:

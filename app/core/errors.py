@@ -183,10 +183,10 @@ def lost_a_race(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _LOST_RACE_SQLSTATES
 
 
-async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+async def _handle_database_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if not lost_a_race(exc):
-        return await _handle_unexpected(request, exc)
+        raise exc  # on to the outermost handler, as any unexpected error
     logger.warning("a request lost a race in the database and was rolled back", exc_info=exc)
     return problem_response(
         503,

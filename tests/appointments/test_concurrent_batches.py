@@ -128,30 +128,60 @@ async def test_the_loser_of_a_deadlock_gets_503_and_nothing_of_it_is_saved(
         pytest.skip("SQLite takes one writer at a time: no deadlock")
     await put_patient(client, clinic, "1001")
     await put_appointment(client, clinic, "A1", start=at(9))
-    other = await engine.connect()
-    await other.execute(text("SET LOCAL deadlock_timeout = '10s'"))  # the push is the victim
-    await other.execute(
-        text("SELECT 1 FROM appointment WHERE clinic_id = :c AND appointment_id = 'A1' FOR UPDATE"),
-        {"c": clinic.id},
-    )
     body = {"patient_no": "1001", "practitioner": "Tannlege Hansen"} | {
         "start": at(10).isoformat(),
         "end": at(11).isoformat(),
     }
-    moved = asyncio.create_task(
-        client.put("/v1/appointments/A1", headers=clinic.headers, json=body)
-    )
-    while not await _waiting_for_a_lock(engine):
-        assert not moved.done(), moved.result().text
-        await asyncio.sleep(0.02)
-    await other.execute(
-        text("SELECT 1 FROM patient WHERE clinic_id = :c FOR UPDATE"), {"c": clinic.id}
-    )
-    answer = await moved
-    await other.rollback()
-    await other.close()
+    async with engine.connect() as other:
+        try:
+            await other.execute(text("SET LOCAL deadlock_timeout = '10s'"))  # the push loses
+            await other.execute(
+                text("SELECT 1 FROM appointment WHERE clinic_id = :c FOR UPDATE"), {"c": clinic.id}
+            )
+            moved = asyncio.create_task(
+                client.put("/v1/appointments/A1", headers=clinic.headers, json=body)
+            )
+            while not await _waiting_for_a_lock(engine):
+                assert not moved.done(), moved.result().text
+                await asyncio.sleep(0.01)
+            await other.execute(
+                text("SELECT 1 FROM patient WHERE clinic_id = :c FOR UPDATE"), {"c": clinic.id}
+            )
+            answer = await moved
+        finally:
+            await other.rollback()
     assert answer.status_code == 503, answer.text
     assert answer.headers["Retry-After"] == "1"
     assert answer.json()["type"].endswith("/busy")
     stored = await client.get("/v1/appointments/A1", headers=clinic.headers)
     assert stored.json()["start"] == z(at(9).astimezone(UTC))
+
+
+@pytest.mark.usefixtures("patients")
+async def test_a_re_push_beside_new_appointments_for_the_same_day(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    """One client moves the day's first appointments (its batch locks them), the other books
+    a second one for each patient (its batch joins their reminders, which link the first
+    appointments): the number locks come before the appointments', so neither waits in a
+    circle."""
+    forward, backward = range(PATIENTS), range(PATIENTS - 1, -1, -1)
+    first = await client.put(
+        "/v1/appointments", headers=clinic.headers, json=_appointments(9, "A-", forward)
+    )
+    assert first.json()["created"] == PATIENTS
+    for hour in (10, 11):
+        answers = await asyncio.gather(
+            client.put(
+                "/v1/appointments", headers=clinic.headers, json=_appointments(hour, "A-", backward)
+            ),
+            client.put(
+                "/v1/appointments",
+                headers=clinic.headers,
+                json=_appointments(hour + 4, f"B{hour}-", forward),
+            ),
+        )
+        assert [answer.status_code for answer in answers] == [200, 200]
+        assert [answer.json()["failed"] for answer in answers] == [0, 0]
+    reminders = await pending(client, clinic, limit=500)
+    assert sorted(m["to"] for m in reminders) == sorted(p["mobile"] for p in _patients())

@@ -181,14 +181,25 @@ async def decided_of(
     return found
 
 
+NUMBER_LOCKS_AT_MOST = 64
+"""A push's own lock per number, up to this many; past it, one lock for the clinic."""
+
+
 async def hold_numbers(
     session: AsyncSession, clinic_id: uuid.UUID, patients: Sequence[Patient]
 ) -> None:
     """Before any appointment or message is locked or read: pushes that may message the
     same numbers (a shared reminder for a person's day) queue here, in one order, rather
-    than each miss the other's new message or lock rows in turn."""
+    than each miss the other's new message or lock rows in turn. A push of a few numbers
+    holds each of them under a shared hold of the clinic; one of more holds the clinic
+    alone, and the clinic's other pushes wait for it."""
     numbers = {number for patient in patients for number in numbers_of(patient) if number}
-    await hold(session, (lock_key("number", clinic_id, number) for number in numbers))
+    clinic = lock_key("numbers", clinic_id)
+    if len(numbers) > NUMBER_LOCKS_AT_MOST:
+        await hold(session, [clinic])
+    else:
+        keys = [lock_key("number", clinic_id, number) for number in numbers]
+        await hold(session, keys, under=clinic)
 
 
 async def stored_patient(session: AsyncSession, appointment: Appointment) -> Patient:

@@ -4,6 +4,7 @@ message (advisory locks in one order), so every patient still gets one reminder 
 day; an appointment batch and a patient batch lock the patients in the same (id) order."""
 
 import asyncio
+import uuid
 from datetime import UTC
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.appointments.messaging import NUMBER_LOCKS_AT_MOST, hold_numbers
+from app.patients.models import Patient
 from tests.appointments.conftest import put_appointment, put_rules, z
 from tests.appointments.test_one_per_day import ONE_REMINDER, at, pending
 from tests.conftest import ClinicAccess
@@ -185,3 +188,40 @@ async def test_a_re_push_beside_new_appointments_for_the_same_day(
         assert [answer.json()["failed"] for answer in answers] == [0, 0]
     reminders = await pending(client, clinic, limit=500)
     assert sorted(m["to"] for m in reminders) == sorted(p["mobile"] for p in _patients())
+
+
+async def _advisory_modes(session: AsyncSession) -> list[str]:
+    statement = text(
+        "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    )
+    return sorted((await session.execute(statement)).scalars())
+
+
+def _person(number: int, *guardians: str) -> Patient:
+    return Patient(
+        patient_no=f"P{number}",
+        first_name="Kari",
+        last_name="Berg",
+        mobile=f"+479120{number:04d}",
+        guardians=[{"name": "Anne", "mobile": mobile} for mobile in guardians],
+    )
+
+
+async def test_a_push_holds_a_lock_a_number_up_to_a_bound_then_one_for_the_clinic(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """PostgreSQL's lock table is shared by the server (about ten thousand): a batch of a
+    thousand patients takes one lock, not three thousand."""
+    clinic_id = uuid.uuid4()
+    few = [_person(1, "+4791111111"), _person(2, "+4791111111"), _person(3)]
+    many = [_person(n) for n in range(NUMBER_LOCKS_AT_MOST + 1)]
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite takes no locks of its own")
+        async with session.begin():
+            await hold_numbers(session, clinic_id, few)
+            # Four numbers of their own, under the clinic's shared lock.
+            assert await _advisory_modes(session) == ["ExclusiveLock"] * 4 + ["ShareLock"]
+        async with session.begin():
+            await hold_numbers(session, clinic_id, many)
+            assert await _advisory_modes(session) == ["ExclusiveLock"]

@@ -50,14 +50,9 @@ def _appointments(hour: int, tag: str, numbers: range) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def patients(
-    client: httpx.AsyncClient,
-    clinic: ClinicAccess,
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> None:
-    async with sessionmaker() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            pytest.skip("SQLite takes one writer at a time")
+async def patients(client: httpx.AsyncClient, clinic: ClinicAccess, engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes one writer at a time")
     await put_rules(client, clinic, **ONE_REMINDER)
     stored = await client.put(
         "/v1/patients", headers=clinic.headers, json={"patients": _patients()}
@@ -215,16 +210,16 @@ def _person(number: int, *guardians: str) -> Patient:
 
 
 async def test_a_push_holds_a_lock_a_number_up_to_a_bound_then_one_for_the_clinic(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     """PostgreSQL's lock table is shared by the server (about ten thousand): a batch of a
     thousand patients takes one lock, not three thousand."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes no locks of its own")
     clinic_id = uuid.uuid4()
     few = [_person(1, "+4791111111"), _person(2, "+4791111111"), _person(3)]
     many = [_person(n) for n in range(NUMBER_LOCKS_AT_MOST + 1)]
     async with sessionmaker() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            pytest.skip("SQLite takes no locks of its own")
         async with session.begin():
             await hold_numbers(session, clinic_id, few)
             # Four numbers of their own, under the clinic's shared lock.

@@ -86,13 +86,11 @@ async def test_the_type_list_reads_the_type_index_and_the_sending_one(
         ),
         51,
     )
-    if engine.dialect.name == "postgresql":
-        seed = (clinic_id, _MESSAGES, {"clinic_id": str(clinic_id)})
-        plan = "\n".join(await plan_of(engine, statement, seed=seed))
-    else:
-        plan = "\n".join(await plan_of(engine, statement))
+    postgres = engine.dialect.name == "postgresql"
+    seed = (clinic_id, _MESSAGES, {"clinic_id": str(clinic_id)}) if postgres else None
+    plan = "\n".join(await plan_of(engine, statement, seed=seed))
     assert "ix_message_clinic_type" in plan, plan
-    if engine.dialect.name == "postgresql":
+    if postgres:
         assert "ix_message_sending" in plan, plan
 
 

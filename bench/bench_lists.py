@@ -326,7 +326,7 @@ async def _queue_phase(engine: AsyncEngine, rounds: int) -> None:
         print(f"  both           {_ms([a + b for a, b in timings])}")
     ratio = costs["1,000,000"] / costs["1,000"]
     print(f"ratio 1 M / 1 k: {ratio:.2f} (target <= 1.5) {'ok' if ratio <= 1.5 else 'OVER'}")
-    await _explain(engine, "the claim", claim_statement(now, 1000, "bench"))
+    await _explain(engine, "the claim", claim_statement(now, 1000, "bench", dialect="postgresql"))
     await _explain(engine, "the sweep's expiry", expire_statement(now))
     await _explain(engine, "the sweep's wake-up times", upcoming_statement(now, WAKE_UP_HORIZON))
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Update, select, update
+from sqlalchemy import Row, Update, any_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -47,7 +47,7 @@ async def webhook_secrets(
     return dict(rows.all())
 
 
-def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
+def claim_statement(now: datetime, limit: int, worker_id: str, *, dialect: str) -> Update:
     """Marks up to `limit` due messages `sending` and answers them."""
     # A materialized CTE runs the locking SELECT once; an IN (subquery … LIMIT) may be
     # re-run by PostgreSQL and, with SKIP LOCKED, claim more rows than the limit.
@@ -67,11 +67,18 @@ def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
         .cte("due")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+    claimed_ids = select(due.c.id)
     return (
         update(message_table)
         # The CTE locked its rows as pending: no status test here, which would lead the
         # planner to read every pending row (the partial index) instead of the claimed ids.
-        .where(_message.id == due.c.id)
+        # On PostgreSQL the ids come as one array, looked up in the primary key: a join
+        # with the CTE may be planned as a hash join over the whole table.
+        .where(
+            _message.id == any_(func.array(claimed_ids.scalar_subquery()))
+            if dialect == "postgresql"
+            else _message.id.in_(claimed_ids)
+        )
         .values(
             status=MessageStatus.SENDING,
             claimed_at=now,
@@ -99,7 +106,9 @@ def claim_statement(now: datetime, limit: int, worker_id: str) -> Update:
             .where(_patient.id == _message.patient_id)
             .scalar_subquery()
             .label("mobile"),
-            select(_patient.guardians)
+            # Only for a message to another number than the patient's: most go to that
+            # number, and their guardians need no decoding.
+            select(case((_patient.mobile == _message.to_number, None), else_=_patient.guardians))
             .where(_patient.id == _message.patient_id)
             .scalar_subquery()
             .label("guardians"),
@@ -112,7 +121,8 @@ async def claim_due(
 ) -> tuple[list[ClaimedMessage], dict[uuid.UUID, ClinicSettings]]:
     """Mark up to `limit` due messages `sending` in one statement; give back paused ones
     and cancel those a cap holds back."""
-    rows = (await session.execute(claim_statement(now, limit, worker_id))).all()
+    dialect = session.get_bind().dialect.name
+    rows = (await session.execute(claim_statement(now, limit, worker_id, dialect=dialect))).all()
     stale = {row.id for row in rows if _is_stale(row)}
     if stale:
         await _fail_stale(session, stale, now)

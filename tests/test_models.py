@@ -1,5 +1,6 @@
 """The model helpers of app.core.models."""
 
+import os
 import subprocess
 import sys
 import uuid
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clinics.models import Clinic
+from app.core.models import new_id
 
 # A fresh interpreter: the suite's own process configured the mappers long ago.
 _FIRST_USE = """
@@ -46,3 +48,25 @@ async def test_a_stored_time_is_read_as_aware_utc_on_either_database(
     assert read == _STORED_AT
     assert read is not None
     assert read.tzinfo == UTC
+
+
+def test_new_ids_are_random_version_4_ids_none_twice() -> None:
+    ids = [new_id() for _ in range(3000)]  # past several refills of the stock
+    assert len(set(ids)) == len(ids)
+    assert {(i.version, i.variant) for i in ids} == {(4, uuid.RFC_4122)}
+
+
+def test_a_forked_process_draws_other_ids_than_its_parent() -> None:
+    """The stock of randomness is not inherited: a worker forked from a process that drew
+    ids must not hand out the ones its parent hands out next."""
+    new_id()  # the parent's stock is filled
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child process
+        os.write(writing, new_id().bytes)
+        os._exit(0)
+    os.waitpid(child, 0)
+    drawn_by_child = uuid.UUID(bytes=os.read(reading, 16))
+    os.close(reading)
+    os.close(writing)
+    assert drawn_by_child != new_id()

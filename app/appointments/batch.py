@@ -52,7 +52,7 @@ from app.core.batch import BatchOutcome
 from app.core.db import bulk_update, in_batches
 from app.core.errors import Conflict, FieldError
 from app.core.inserts import insert_new
-from app.core.models import as_loaded, table_of
+from app.core.models import as_loaded, new_id, table_of
 from app.messages.models import MessageStatus
 from app.patients.models import Patient
 from app.recalls import service as recalls
@@ -250,7 +250,7 @@ def _new_row(
     now: datetime,
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "clinic_id": clinic_id,
         "appointment_id": appointment_id,
         **_pushed_values(data, patient),

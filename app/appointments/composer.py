@@ -1,6 +1,7 @@
 """Making an appointment's message rows from its decisions: templates, recipients, texts."""
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -26,7 +27,7 @@ from app.messages.compose import (
 )
 from app.messages.outgoing import outgoing
 from app.messages.recipients import Recipient, patient_recipients
-from app.messages.rows import MessageRow, new_message_row, shared_columns
+from app.messages.rows import MessageRow, ascending_ids, new_message_row, shared_columns
 from app.messages.schemas import MessageContent
 from app.patients.models import Patient
 from app.templates.defaults import DEFAULT_TEMPLATES, TemplateType
@@ -73,10 +74,15 @@ class Composer:
         self._stored: dict[str, tuple[str, bool]] | None = None
         """The clinic's own templates: text and allow_reply by type."""
         self._templates: dict[str, tuple[ParsedTemplate | None, bool]] = {}
+        self._message_ids: Iterator[uuid.UUID] = ascending_ids(0)
 
     async def load(self, session: AsyncSession, decisions: Sequence[Decision]) -> None:
-        if any(d.timing for d in decisions):
+        """Ready to compose these decisions: the templates read, and an ascending message
+        id drawn for each timed one (`ascending_ids`; a guardian's copy gets another)."""
+        timed = sum(1 for d in decisions if d.timing)
+        if timed:
             await self.load_templates(session)
+            self._message_ids = ascending_ids(timed)
 
     async def load_templates(self, session: AsyncSession) -> None:
         """Plain rows, not ORM objects: a push reads the clinic's templates every time."""
@@ -190,6 +196,7 @@ class Composer:
                     text=sent.encoded.text,
                     analysis=sent.encoded.analysis,
                     price_per_segment=settings.price_per_segment,
+                    message_id=next(self._message_ids),
                 )
             )
         return rows, None

@@ -32,7 +32,7 @@ from app.clinic_settings.service import send_window_rules
 from app.core.db import bulk_insert, bulk_update, in_batches
 from app.core.errors import NotFound
 from app.core.locks import hold, lock_key
-from app.core.models import as_loaded, table_of
+from app.core.models import as_loaded, new_id, table_of
 from app.events.messages import record_message_status_events
 from app.messages.models import MessageStatus, message_table
 from app.messages.recipients import numbers_of
@@ -344,7 +344,7 @@ def decision_rows(
         outcome = DecisionOutcome.SKIPPED if decision.timing is None else DecisionOutcome.QUEUED
         old = decided.get(decision.kind)
         new = Decided(
-            old.id if old else uuid.uuid4(),
+            old.id if old else new_id(),
             decision.kind,
             appointment.start_at,
             outcome.value,

@@ -1,5 +1,6 @@
 """Shared column types and model helpers for every domain's tables."""
 
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -52,8 +53,31 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_ID_BYTES = 16
+_IDS_A_READ = 256
+_random_numbers: list[int] = []
+# A child process must not hand out the ids its parent drew before the fork.
+os.register_at_fork(after_in_child=_random_numbers.clear)
+
+
+def random_numbers(count: int) -> list[int]:
+    """`count` random 128-bit numbers from one read of the system's randomness (what
+    `uuid.uuid4()` reads 16 bytes at a time, a system call each)."""
+    randomness = os.urandom(_ID_BYTES * count)
+    return [
+        int.from_bytes(randomness[at : at + _ID_BYTES], "big")
+        for at in range(0, len(randomness), _ID_BYTES)
+    ]
+
+
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A random (version 4) id, as random as `uuid.uuid4()`'s, drawn from a stock that is
+    refilled by one read for many ids: a batch makes thousands."""
+    while True:
+        try:
+            return uuid.UUID(int=_random_numbers.pop(), version=4)
+        except IndexError:  # list.pop is atomic: threads at most both refill
+            _random_numbers.extend(random_numbers(_IDS_A_READ))
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.jobs import PendingJob
+from app.core.models import new_id
 from app.deliveries.models import delivery_report_table
 from app.deliveries.parts import PartReport, message_delivery
 from app.deliveries.service import DeliveryReport, apply_delivery_reports
@@ -59,7 +60,7 @@ def report_row(
     report: ParsedReport, *, clinic_id: uuid.UUID, provider: str, now: datetime
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "clinic_id": clinic_id,
         "provider": provider,
         "external_id": report.external_id,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import bulk_insert, bulk_update
 from app.core.jobs import enqueue_after_commit
+from app.core.models import new_id
 from app.events.models import (
     DeliveryStatus,
     event_attempt_table,
@@ -211,7 +212,7 @@ class DeliveryStats:
 
 def _attempt_row(delivery: ClaimedDelivery, result: AttemptResult) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "delivery_id": delivery.id,
         "attempt": delivery.attempt,
         "attempted_at": result.attempted_at,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import in_batches
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.jobs import PendingJob, enqueue_after_commit
+from app.core.models import new_id
 from app.core.pagination import decode_cursor, encode_cursor
 from app.events.models import (
     DeliveryStatus,
@@ -74,7 +75,7 @@ async def record_events(session: AsyncSession, events: Sequence[NewEvent], *, no
     listeners = await _listeners(session, {event.clinic_id for event in events})
     rows: list[dict[str, Any]] = []
     for event in events:
-        event_id = uuid.uuid4()
+        event_id = new_id()
         for subscription_id, event_types in listeners.get(event.clinic_id, ()):
             if event.type.value in event_types:
                 rows.append(_delivery_row(event, event_id, subscription_id, now))
@@ -90,7 +91,7 @@ def _delivery_row(
     event: NewEvent, event_id: uuid.UUID, subscription_id: uuid.UUID, now: datetime
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "clinic_id": event.clinic_id,
         "subscription_id": subscription_id,
         "event_id": event_id,

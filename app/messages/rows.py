@@ -2,7 +2,6 @@
 each recipient's own."""
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.clinic_settings.models import ClinicSettings
+from app.core.models import new_id, random_numbers
 from app.messages.compose import NAME_FIELDS, Content, shared_merge_values
 from app.messages.models import MessageStatus
 from app.messages.recipients import Recipient
@@ -19,6 +19,8 @@ from app.sms.service import money
 from app.sms.text import TextAnalysis
 
 MessageRow = dict[str, Any]
+# `json.dumps` with an option builds a new encoder each call; a batch makes thousands.
+_SOURCE_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @lru_cache(maxsize=256)
@@ -35,7 +37,7 @@ def text_source(
     if not content.template.fields & NAME_FIELDS:
         return None
     values = shared_merge_values(content, settings) if values is None else values
-    return json.dumps({"template": content.template.text, "values": values}, ensure_ascii=False)
+    return _SOURCE_JSON.encode({"template": content.template.text, "values": values})
 
 
 def shared_columns(
@@ -74,12 +76,10 @@ def ascending_ids(count: int) -> Iterator[uuid.UUID]:
     one request's rows share the first columns) one after the other, where random ids
     scatter them: for a bulk send of 10,000, 12-18% less CPU for PostgreSQL. The ids are
     as random as `uuid.uuid4()`'s; only which row gets which is not."""
-    randomness = os.urandom(16 * count)
-    numbers = (int.from_bytes(randomness[at : at + 16], "big") for at in range(0, 16 * count, 16))
-    for number in sorted(numbers):
+    for number in sorted(random_numbers(count)):
         yield uuid.UUID(int=number, version=4)
     while True:
-        yield uuid.uuid4()
+        yield new_id()
 
 
 def recipient_columns(
@@ -94,7 +94,7 @@ def recipient_columns(
     """The columns of one recipient's message that are not the request's shared ones; a
     new random id unless `message_id` is given."""
     return {
-        "id": uuid.uuid4() if message_id is None else message_id,
+        "id": new_id() if message_id is None else message_id,
         "patient_id": patient.id if patient else None,
         "patient_no": patient.patient_no if patient else None,
         "patient_name": f"{patient.first_name} {patient.last_name}" if patient else None,
@@ -116,6 +116,7 @@ def new_message_row(
     text: str,
     analysis: TextAnalysis,
     price_per_segment: Decimal,
+    message_id: uuid.UUID | None = None,
 ) -> MessageRow:
     """A `message` row as a plain dict: bulk sends build thousands, and ORM objects are slow."""
     row = shared | recipient_columns(
@@ -124,6 +125,7 @@ def new_message_row(
         text=text,
         analysis=analysis,
         price_per_segment=price_per_segment,
+        message_id=message_id,
     )
     if patient is None:  # only a patient's texts are rendered again: a number has no name
         row["text_source"] = None

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import in_batches
 from app.core.inserts import insert_new
+from app.core.models import new_id
 from app.events.messages import record_message_status_events
 from app.messages.ending import end_pending
 from app.messages.models import message_table
@@ -41,7 +42,7 @@ async def block_number(
     session: AsyncSession, *, clinic_id: uuid.UUID, number: str, now: datetime
 ) -> None:
     """Block the number and cancel the marketing and offers still waiting to go to it."""
-    row = {"id": uuid.uuid4(), "clinic_id": clinic_id, "number": number, "opted_out_at": now}
+    row = {"id": new_id(), "clinic_id": clinic_id, "number": number, "opted_out_at": now}
     await insert_new(session, number_opt_out_table, [row], unique=("clinic_id", "number"))
     consent_types = [kind.value for kind in CONSENT_REQUIRED_TYPES]
     where = [

@@ -14,6 +14,7 @@ from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import get_clinic_settings
 from app.core.errors import NotFound
 from app.core.inserts import insert_new
+from app.core.models import new_id
 from app.core.pagination import decode_time_cursor, encode_time_cursor
 from app.core.phones import mask, normalize_address, normalize_sender, number_filter
 from app.events.messages import record_message_status_events
@@ -124,7 +125,7 @@ def _reply_row(
     now: datetime,
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "clinic_id": clinic_id,
         "provider": provider,
         "provider_message_id": inbound.provider_message_id,

@@ -229,3 +229,21 @@ async def test_the_statements_do_not_grow_with_the_batch(
 
     small, large = await statements_for("S", 10), await statements_for("L", 100)
     assert large <= small + 2, (small, large)
+
+
+async def test_a_batchs_new_messages_get_ascending_ids_in_the_order_they_are_stored(
+    client: httpx.AsyncClient, clinic: ClinicAccess
+) -> None:
+    """Rows stored in the order of their ids go into the indexes that end in the id one
+    after the other (`ascending_ids`), as a bulk send's do."""
+    numbers = [f"20{n:02d}" for n in range(8)]
+    for n, patient_no in enumerate(numbers):
+        await put_patient(client, clinic, patient_no, wants_sms=True, mobile=f"+47912340{n:02d}")
+    await put_batch(client, clinic, [item(f"P{n}", patient_no=no) for n, no in enumerate(numbers)])
+    stored = [
+        (message["id"], n)
+        for n in range(len(numbers))
+        for message in await messages_of(client, clinic, f"P{n}")
+    ]
+    assert len(stored) == 3 * len(numbers)
+    assert [n for _, n in sorted(stored)] == sorted(n for _, n in stored)

@@ -9,7 +9,8 @@
    (target ≥ 300/s).
 
 Each phase runs several rounds on new ids and prints every round, the median and the spread,
-and the API process's CPU time per item (steadier than rates on a shared machine).
+and the CPU time per item of the API process and of PostgreSQL's processes (steadier than
+rates on a shared machine).
 
 Run: `.venv/bin/python -m bench.bench_batch_upserts [ROUNDS] [PER_ROUND] [SINGLES]`. Uses
 BENCH_DATABASE_URL (a database it drops and recreates; default `bench` on 127.0.0.1) and
@@ -27,7 +28,6 @@ import time
 from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,10 +40,12 @@ from bench.common import (
     REDIS_URL,
     ROOT,
     bench_settings,
+    cpu_seconds,
     create_clinic,
     fresh_database,
     wait_until,
 )
+from bench.sending import cpu_since, polling
 
 RULES = {
     "reminder_1": {"enabled": True, "hours_before": 48},
@@ -74,11 +76,6 @@ def api_process() -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def patient(number: int) -> dict[str, Any]:
@@ -167,25 +164,36 @@ async def _analyze() -> None:
     await engine.dispose()
 
 
-def report(name: str, unit: str, rounds: list[tuple[float, float]], target: float) -> None:
-    rates = [rate for rate, _ in rounds]
-    cpu = [ms for _, ms in rounds]
+Round = tuple[float, float, float]
+"""Items per second, and the API's and PostgreSQL's CPU milliseconds per item."""
+
+
+def _spread(values: Sequence[float], digits: int) -> str:
+    median = statistics.median(values)
+    return f"{median:,.{digits}f} (spread {min(values):,.{digits}f}-{max(values):,.{digits}f})"
+
+
+def report(name: str, unit: str, rounds: list[Round], target: float) -> None:
+    rates = [rate for rate, _, _ in rounds]
     print(f"{name}: rounds {', '.join(f'{rate:,.0f}' for rate in rates)} {unit}/s")
     print(
-        f"  median {statistics.median(rates):,.0f} {unit}/s (spread {min(rates):,.0f}-"
-        f"{max(rates):,.0f}); API CPU {statistics.median(cpu):.2f} ms per item "
-        f"(spread {min(cpu):.2f}-{max(cpu):.2f}); target >= {target:,.0f}/s"
+        f"  median {_spread(rates, 0)} {unit}/s; CPU ms per item: API "
+        f"{_spread([api for _, api, _ in rounds], 2)}, PostgreSQL "
+        f"{_spread([db for _, _, db in rounds], 2)}; target >= {target:,.0f}/s"
     )
 
 
-async def _round(pid: int, items: int, work: Awaitable[None]) -> tuple[float, float]:
+async def _round(pid: int, items: int, work: Awaitable[None]) -> Round:
     # Autovacuum is off on the CI server. In production it analyzes a table each time a
     # tenth of it has changed, and the plans of a push depend on it: before each round here.
     await _analyze()
-    cpu_before, started = cpu_seconds(pid), time.perf_counter()
-    await work
-    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
-    return items / elapsed, cpu * 1000 / items
+    async with polling() as poll:
+        database = await poll.database_cpu()
+        cpu_before, started = cpu_seconds(pid), time.perf_counter()
+        await work
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
+        database_cpu = cpu_since(database, await poll.database_cpu())
+    return items / elapsed, cpu * 1000 / items, database_cpu * 1000 / items
 
 
 async def run(rounds: int, per_round: int, singles: int) -> None:

@@ -56,8 +56,8 @@ SHARED_RESPONSES: dict[int | str, dict[str, object]] = {
     },
     503: {
         "model": Problem,
-        "description": "Lost a race in the database to another request (a deadlock); "
-        "nothing was saved: send it again",
+        "description": "Lost a race in the database to another request (a deadlock, or a "
+        "lock not had within the server's lock_timeout); nothing was saved: send it again",
         "headers": {
             "Retry-After": {
                 "description": "Seconds to wait before sending it again",

@@ -174,9 +174,10 @@ async def _handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(500, "internal-error", "Internal server error", None)
 
 
-# PostgreSQL's deadlock victim and serialization failure: the transaction was rolled back
-# whole, and the same request sent again would most likely go through.
-_LOST_RACE_SQLSTATES = frozenset({"40P01", "40001"})
+# PostgreSQL's deadlock victim, serialization failure and a lock not had within the
+# server's `lock_timeout`: the transaction was rolled back whole, and the same request sent
+# again would most likely go through.
+_LOST_RACE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 
 
 def lost_a_race(exc: DBAPIError) -> bool:

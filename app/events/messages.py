@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import in_batches
@@ -57,19 +57,25 @@ def message_event_data(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 async def record_message_status_events(
-    session: AsyncSession, message_ids: Sequence[uuid.UUID], *, now: datetime
+    session: AsyncSession,
+    message_ids: Sequence[uuid.UUID],
+    *,
+    now: datetime,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
-    """Announce the current state of these messages; a no-op (one cheap query) for clinics
-    without an active subscription, which keeps the send loop's batches lean."""
+    """Announce the current state of these messages (those of them `only` holds for, if
+    given); a no-op (one cheap query) for clinics without an active subscription, which
+    keeps the send loop's batches lean."""
     if not message_ids:
         return 0
     subscribed = select(event_subscription_table.c.clinic_id).where(
         event_subscription_table.c.disabled_at.is_(None)
     )
+    also = [] if only is None else [only]
     events: list[NewEvent] = []
     for inside in in_batches(session, _message.id, message_ids):
         rows = await session.execute(
-            select(*_EVENT_COLUMNS).where(inside, _message.clinic_id.in_(subscribed))
+            select(*_EVENT_COLUMNS).where(inside, _message.clinic_id.in_(subscribed), *also)
         )
         events += (
             NewEvent(

@@ -11,13 +11,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, or_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clinic_settings.models import ClinicSettings
 from app.clinic_settings.service import send_window_rules
-from app.core.db import bulk_update, in_batches
+from app.core.db import bulk_update
 from app.core.jobs import PendingJob, enqueue_after_commit, take_pending_jobs
 from app.events.messages import record_message_status_events
 from app.failover.circuit import CircuitPolicy
@@ -190,27 +190,12 @@ async def record(session: AsyncSession, outcome: Outcome, *, now: datetime) -> N
         values={"status": MessageStatus.PENDING},
     )
     finished = [row["id"] for row in (*outcome.accepted, *outcome.unknown, *outcome.failed)]
-    await record_message_status_events(session, await _changed_now(session, finished, now), now=now)
+    # Those the guarded updates above changed: a message the sweep settled meanwhile (sent
+    # with its claim time) was announced by the sweep already.
+    changed_now = or_(_message.sent_at == now, _message.failed_at == now)
+    await record_message_status_events(session, finished, now=now, only=changed_now)
     for job in {dispatch_job(row["next_attempt_at"], now) for row in outcome.retry}:
         enqueue_after_commit(session, job)
-
-
-async def _changed_now(
-    session: AsyncSession, message_ids: Sequence[uuid.UUID], now: datetime
-) -> list[uuid.UUID]:
-    """Those the guarded updates above changed: a message the sweep settled meanwhile
-    (sent with its claim time) was announced by the sweep already."""
-    if not message_ids:
-        return []
-    changed: list[uuid.UUID] = []
-    for inside in in_batches(session, _message.id, message_ids):
-        rows = await session.execute(
-            select(_message.id).where(
-                inside, or_(_message.sent_at == now, _message.failed_at == now)
-            )
-        )
-        changed += rows.scalars()
-    return changed
 
 
 def delivery_unless_final(state: DeliveryState) -> Any:

@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -45,7 +44,7 @@ from bench.common import (
     fresh_database,
     wait_until,
 )
-from bench.sending import cpu_since, polling
+from bench.sending import cpu_since, polling, spread
 
 RULES = {
     "reminder_1": {"enabled": True, "hours_before": 48},
@@ -168,18 +167,13 @@ Round = tuple[float, float, float]
 """Items per second, and the API's and PostgreSQL's CPU milliseconds per item."""
 
 
-def _spread(values: Sequence[float], digits: int) -> str:
-    median = statistics.median(values)
-    return f"{median:,.{digits}f} (spread {min(values):,.{digits}f}-{max(values):,.{digits}f})"
-
-
 def report(name: str, unit: str, rounds: list[Round], target: float) -> None:
     rates = [rate for rate, _, _ in rounds]
     print(f"{name}: rounds {', '.join(f'{rate:,.0f}' for rate in rates)} {unit}/s")
     print(
-        f"  median {_spread(rates, 0)} {unit}/s; CPU ms per item: API "
-        f"{_spread([api for _, api, _ in rounds], 2)}, PostgreSQL "
-        f"{_spread([db for _, _, db in rounds], 2)}; target >= {target:,.0f}/s"
+        f"  {spread(rates, f' {unit}/s')}; CPU per item: API "
+        f"{spread([api for _, api, _ in rounds], ' ms', 2)}, PostgreSQL "
+        f"{spread([db for _, _, db in rounds], ' ms', 2)}; target >= {target:,.0f}/s"
     )
 
 
